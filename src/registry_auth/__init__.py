@@ -1,0 +1,1 @@
+"""registry-auth: pull container images from private registries."""

@@ -1,0 +1,1 @@
+"""The built-in credential providers, registered through the ``registry_auth.providers`` group."""
