@@ -1,1 +1,76 @@
-"""registry-auth: pull container images from private registries."""
+"""registry-auth: pull container images from private registries.
+
+The public API is re-exported here; everything else lives in private modules. Importing this
+package imports neither docker nor boto3: they load when a pull or an ECR call needs them.
+"""
+
+from __future__ import annotations
+
+from registry_auth._config import find_config_file, load_config
+from registry_auth._credentials import Credentials, Secret
+from registry_auth._discovery import (
+    ENTRY_POINT_GROUP,
+    ProviderInfo,
+    available_providers,
+    load_provider,
+    reset_provider_discovery,
+)
+from registry_auth._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CredentialsNotFoundError,
+    DigestMismatchError,
+    DockerUnavailableError,
+    ImageNotFoundError,
+    InvalidReferenceError,
+    PlatformMismatchError,
+    ProviderError,
+    ProviderLoadError,
+    PullError,
+    PullTimeoutError,
+    RegistryAuthError,
+    RegistryUnavailableError,
+    TokenFetchError,
+)
+from registry_auth._provider import CredentialProvider, InvalidatingProvider
+from registry_auth._reference import DOCKER_HUB, ImageReference
+from registry_auth._resolver import CredentialResolver, Route
+from registry_auth.matching import image_matches
+from registry_auth.providers.dockerhub import DockerHubProvider
+from registry_auth.providers.static import StaticPasswordProvider
+
+__all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
+    "AuthenticationError",
+    "ConfigurationError",
+    "CredentialProvider",
+    "CredentialResolver",
+    "Credentials",
+    "CredentialsNotFoundError",
+    "DOCKER_HUB",
+    "DigestMismatchError",
+    "DockerHubProvider",
+    "DockerUnavailableError",
+    "ENTRY_POINT_GROUP",
+    "ImageNotFoundError",
+    "ImageReference",
+    "InvalidReferenceError",
+    "InvalidatingProvider",
+    "PlatformMismatchError",
+    "ProviderError",
+    "ProviderInfo",
+    "ProviderLoadError",
+    "PullError",
+    "PullTimeoutError",
+    "RegistryAuthError",
+    "RegistryUnavailableError",
+    "Route",
+    "Secret",
+    "StaticPasswordProvider",
+    "TokenFetchError",
+    "available_providers",
+    "find_config_file",
+    "image_matches",
+    "load_config",
+    "load_provider",
+    "reset_provider_discovery",
+]

@@ -123,9 +123,7 @@ class ProviderLoadError(RegistryAuthError):
         distribution: the distribution that declared the entry point, if known.
     """
 
-    def __init__(
-        self, message: str, *, provider: str, distribution: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, provider: str, distribution: str | None = None) -> None:
         super().__init__(message, provider=provider)
         self.distribution = distribution
 

@@ -1,0 +1,77 @@
+"""Development sessions: ``nox -s tests e2e lint typecheck`` (``nox -l`` lists them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+E2E_BINARIES = {
+    "dockerd": "docker.io",
+    "docker-registry": "docker-registry",
+    "htpasswd": "apache2-utils",
+    "skopeo": "skopeo",
+    "nsenter": "util-linux",
+    "unshare": "util-linux",
+    "ip": "iproute2",
+    "openssl": "openssl",
+}
+
+
+def install(session: nox.Session, *groups: str, extras: str = "all") -> None:
+    requirements: list[str] = []
+    for group in groups:
+        requirements.extend(nox.project.dependency_groups(PYPROJECT, group))
+    session.install("-e", f".[{extras}]", *requirements)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests (no engine, no root)."""
+    install(session, "test")
+    session.run("pytest", "-m", "not e2e", *session.posargs)
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """End-to-end tests against a real dockerd, docker-registry and moto server (root)."""
+    missing = {name: pkg for name, pkg in E2E_BINARIES.items() if shutil.which(name) is None}
+    if missing:
+        session.error(
+            "end-to-end tests need these programs: "
+            + ", ".join(f"{name} (Debian package {pkg})" for name, pkg in missing.items())
+            + "; run scripts/bootstrap as root"
+        )
+    if os.geteuid() != 0:
+        session.error("end-to-end tests start dockerd and network namespaces: run them as root")
+    install(session, "test")
+    session.run("pytest", "-m", "e2e", "tests/e2e", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy, strict."""
+    install(session, "typecheck", "test")
+    session.run("mypy")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Show how references and gateway fields are read, and which provider answers."""
+    install(session, "test")
+    session.run("python", "examples/resolve_demo.py")

@@ -1,0 +1,284 @@
+"""The configuration file: which provider answers for which registry.
+
+The file is TOML. It is looked for, first found wins, at:
+
+1. the path given in code (``CredentialResolver.from_config(path)``) or on the command line
+   (``registry-auth --config PATH``);
+2. ``$REGISTRY_AUTH_CONFIG``;
+3. ``$XDG_CONFIG_HOME/registry-auth/config.toml`` (``~/.config/registry-auth/config.toml``);
+4. ``/etc/registry-auth/config.toml``.
+
+Example::
+
+    [registries."docker.io"]
+    provider = "dockerhub"
+    username = "hubuser"
+    password = { env = "DOCKERHUB_TOKEN" }
+
+    [registries."123456789012.dkr.ecr.*.amazonaws.com"]
+    provider = "ecr"
+    profile = "prod"
+
+    [registries."registry.example.com:5000/team"]
+    provider = "static"
+    username = "alice"
+    password = { keyring = "registry.example.com:5000" }
+
+    [[providers]]            # asked for every reference, after the routes above
+    provider = "ecr"
+
+A secret is best given as a reference: ``{ env = "NAME" }``, ``{ file = "/run/secrets/x" }`` or
+``{ keyring = "service", username = "user" }`` (the username defaults to the entry's
+``username``). An inline secret works, but a file holding one that other users can read draws a
+warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from registry_auth._compat import tomllib
+from registry_auth._credentials import Secret
+from registry_auth._discovery import load_provider
+from registry_auth._errors import ConfigurationError, ProviderLoadError
+from registry_auth._resolver import CredentialResolver, Route
+from registry_auth.matching import RegistryPattern
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Config", "find_config_file", "load_config"]
+
+CONFIG_ENV: Final = "REGISTRY_AUTH_CONFIG"
+_SECRET_KEY_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
+_REFERENCE_KINDS: Final = ("env", "file", "keyring")
+
+logger = logging.getLogger("registry_auth.config")
+
+
+def config_search_path(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The places the configuration file is looked for, in order (after an explicit path)."""
+    env = os.environ if environ is None else environ
+    paths: list[Path] = []
+    if env.get(CONFIG_ENV):
+        paths.append(Path(env[CONFIG_ENV]).expanduser())
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    paths.append(Path(xdg) / "registry-auth" / "config.toml")
+    paths.append(Path("/etc/registry-auth/config.toml"))
+    return tuple(paths)
+
+
+def find_config_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The first configuration file that exists in the search order, or None."""
+    for path in config_search_path(environ):
+        if path.is_file():
+            return path
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class ProviderEntry:
+    """One provider in the file: its name, its options (secrets resolved), and its pattern."""
+
+    provider: str
+    options: Mapping[str, Any] = attrs.field(repr=lambda opts: repr(sorted(opts)))
+    pattern: RegistryPattern | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """A parsed configuration file."""
+
+    path: Path | None
+    entries: tuple[ProviderEntry, ...] = ()
+
+    def resolver(self) -> CredentialResolver:
+        """Build the providers and a resolver over them.
+
+        Raises:
+            ConfigurationError: a provider is unknown or rejects its options.
+        """
+        items: list[Route | Any] = []
+        for entry in self.entries:
+            where = f"registries.{entry.pattern.text!r}" if entry.pattern else "providers"
+            try:
+                provider = load_provider(entry.provider, **entry.options)
+            except ProviderLoadError as exc:
+                raise ConfigurationError(
+                    f"{self.path or 'configuration'}: {where}: {exc.message}",
+                    path=str(self.path) if self.path else None,
+                    provider=entry.provider,
+                    registry=entry.pattern.text if entry.pattern else None,
+                ) from exc
+            items.append(
+                Route(pattern=entry.pattern, provider=provider) if entry.pattern else provider
+            )
+        return CredentialResolver(items)
+
+
+def _fail(path: Path | None, message: str, **context: str | None) -> ConfigurationError:
+    return ConfigurationError(
+        f"{path or 'configuration'}: {message}", path=str(path) if path else None, **context
+    )
+
+
+def _resolve_reference(
+    value: Mapping[str, Any], *, username: object, path: Path | None, where: str
+) -> Secret:
+    kinds = [kind for kind in _REFERENCE_KINDS if kind in value]
+    extra = set(value) - {*_REFERENCE_KINDS, "username"}
+    if len(kinds) != 1 or extra:
+        raise _fail(
+            path,
+            f"{where}: a secret reference has exactly one of env, file, keyring "
+            f"(found keys {sorted(value)})",
+        )
+    kind = kinds[0]
+    target = value[kind]
+    if not isinstance(target, str) or not target:
+        raise _fail(path, f"{where}: {kind} must be a non-empty string")
+    if kind == "env":
+        secret = os.environ.get(target)
+        if secret is None:
+            raise _fail(path, f"{where}: environment variable {target} is not set")
+        return Secret(secret)
+    if kind == "file":
+        try:
+            return Secret(Path(target).expanduser().read_text(encoding="utf-8").rstrip("\r\n"))
+        except OSError as exc:
+            raise _fail(
+                path, f"{where}: cannot read secret file {target}: {exc.strerror}"
+            ) from None
+    user = value.get("username", username)
+    if not isinstance(user, str) or not user:
+        raise _fail(path, f"{where}: a keyring reference needs a username")
+    return _keyring_secret(target, user, path=path, where=where)
+
+
+def _keyring_secret(service: str, username: str, *, path: Path | None, where: str) -> Secret:
+    try:
+        import keyring  # noqa: PLC0415 - optional dependency, loaded only when used
+    except ImportError:
+        raise _fail(
+            path,
+            f"{where}: keyring references need the keyring package: "
+            "pip install 'registry-auth[keyring]'",
+        ) from None
+    try:
+        secret = keyring.get_password(service, username)
+    except Exception as exc:
+        raise _fail(
+            path, f"{where}: keyring lookup of {service!r} failed: {type(exc).__name__}"
+        ) from exc
+    if secret is None:
+        raise _fail(path, f"{where}: no keyring entry for service {service!r}, user {username!r}")
+    return Secret(secret)
+
+
+def _options(
+    raw: Mapping[str, Any], *, path: Path | None, where: str, inline: list[str]
+) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "provider":
+            continue
+        here = f"{where}.{key}"
+        if isinstance(value, dict) and any(kind in value for kind in _REFERENCE_KINDS):
+            options[key] = _resolve_reference(
+                value, username=raw.get("username"), path=path, where=here
+            )
+        elif isinstance(value, str) and _SECRET_KEY_RE.search(key):
+            inline.append(here)
+            options[key] = Secret(value)
+        else:
+            options[key] = value
+    return options
+
+
+def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Validate a configuration mapping (as read from TOML) and resolve its secret references.
+
+    Raises:
+        ConfigurationError: the mapping does not have the documented shape.
+    """
+    unknown = set(data) - {"version", "registries", "providers"}
+    if unknown:
+        raise _fail(path, f"unknown top-level keys {sorted(unknown)}")
+    version = data.get("version", 1)
+    if version != 1:
+        raise _fail(path, f"unsupported configuration version {version!r} (this is version 1)")
+    entries: list[ProviderEntry] = []
+    inline: list[str] = []
+    registries = data.get("registries", {})
+    if not isinstance(registries, dict):
+        raise _fail(path, "registries must be a table of pattern = { provider = ... }")
+    for key, raw in registries.items():
+        where = f"registries.{key!r}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("provider"), str):
+            raise _fail(path, f'{where}: needs provider = "<name>"', registry=key)
+        try:
+            pattern = RegistryPattern.parse(key)
+        except ConfigurationError as exc:
+            raise _fail(path, f"{where}: {exc.message}", registry=key) from None
+        options = _options(raw, path=path, where=where, inline=inline)
+        if raw["provider"] == "static":
+            options.setdefault("registry", key)
+        entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
+    providers = data.get("providers", [])
+    if not isinstance(providers, list):
+        raise _fail(path, "providers must be an array of tables: [[providers]]")
+    for index, raw in enumerate(providers):
+        where = f"providers[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("provider"), str):
+            raise _fail(path, f'{where}: needs provider = "<name>"')
+        options = _options(raw, path=path, where=where, inline=inline)
+        entries.append(ProviderEntry(provider=raw["provider"], options=options))
+    if inline and path is not None:
+        _warn_if_readable(path, inline)
+    return Config(path=path, entries=tuple(entries))
+
+
+def _warn_if_readable(path: Path, inline: list[str]) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning(
+            "%s holds inline secrets (%s) and is readable by other users (mode %o): "
+            "chmod 600 it, or use { env = ... } / { keyring = ... } references",
+            path,
+            ", ".join(inline),
+            stat.S_IMODE(mode),
+        )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read the configuration file at ``path``, or the first one in the search order.
+
+    With no ``path`` and no file found, the configuration is empty.
+
+    Raises:
+        ConfigurationError: the file cannot be read, is not TOML, or is not valid; the message
+            names the file and, from TOML, the line.
+    """
+    file = Path(path).expanduser() if path is not None else find_config_file()
+    if file is None:
+        return Config(path=None)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(file, f"cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message names a line and column, never the value there.
+        raise _fail(file, f"not valid TOML: {exc}") from None
+    return parse_config(data, file)

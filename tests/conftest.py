@@ -1,0 +1,55 @@
+"""Shared fixtures for the unit tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import registry_auth
+
+PLUGINS = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_discovery(monkeypatch):
+    """Each test sees the entry points as they are, with no switches set."""
+    monkeypatch.delenv("REGISTRY_AUTH_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("REGISTRY_AUTH_BLOCK_PROVIDERS", raising=False)
+    monkeypatch.delenv("REGISTRY_AUTH_CONFIG", raising=False)
+    registry_auth.reset_provider_discovery()
+    yield
+    registry_auth.reset_provider_discovery()
+
+
+@pytest.fixture(scope="session")
+def installed_plugins(tmp_path_factory):
+    """The test plugins in tests/plugins, pip-installed (as wheels, built here) into a target dir.
+
+    The directory is returned; tests put it on ``sys.path`` (or ``PYTHONPATH``) to "install"
+    the plugins for their duration without changing the environment for other tests.
+    """
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(PLUGINS / "good"),
+            str(PLUGINS / "broken"),
+        ],
+        check=True,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
+    )
+    return target
