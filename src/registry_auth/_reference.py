@@ -1,14 +1,23 @@
 """The one parser for image references.
 
 It reads a reference the way ``docker pull`` does: the distribution/reference grammar, then
-Docker's normalization (a first component without ``.`` or ``:`` that is not ``localhost`` is a
-Docker Hub namespace, ``index.docker.io`` means ``docker.io``, and one-component Docker Hub names
-live under ``library/``). Every other part of registry-auth takes an :class:`ImageReference`.
+Docker's normalization (``ParseNormalizedNamed``):
+
+- a first component that holds a ``.`` or a ``:``, is ``localhost``, or is not lowercase names a
+  registry; anything else is a Docker Hub namespace;
+- ``index.docker.io`` means ``docker.io``, and one-component Docker Hub names live under
+  ``library/``;
+- a 64-character lowercase hexadecimal string is refused, since Docker reads it as an image ID;
+- digests are ``sha256``, ``sha384`` or ``sha512`` with exactly 64, 96 or 128 lowercase hex
+  digits.
+
+Every other part of registry-auth takes an :class:`ImageReference`.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from typing import Final
 
 import attrs
@@ -21,45 +30,68 @@ DOCKER_HUB: Final = "docker.io"
 """The canonical name of Docker Hub's registry."""
 
 _LEGACY_DOCKER_HUB: Final = "index.docker.io"
+# Names a registry URL may use for Docker Hub; references keep all but index.docker.io as is.
+_DOCKER_HUB_HOSTS: Final = frozenset({DOCKER_HUB, _LEGACY_DOCKER_HUB, "registry-1.docker.io"})
+_LOCALHOST: Final = "localhost"
 _OFFICIAL_PREFIX: Final = "library/"
 _NAME_MAX: Final = 255
+_IMAGE_ID_LENGTH: Final = 64
 
 # The grammar of distribution/reference, written out piece by piece.
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
 _PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
+_IPV6 = r"\[[a-fA-F0-9:]+\]"
 _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|{_IPV6})"
 _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _REMOTE = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 
+# Always used with fullmatch (never match + "$", which would accept a trailing newline).
 _REFERENCE_RE: Final = re.compile(
-    rf"(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_REMOTE}))"
+    rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_REMOTE})"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?",
     re.ASCII,
 )
 _DOMAIN_RE: Final = re.compile(_DOMAIN, re.ASCII)
 _REMOTE_RE: Final = re.compile(_REMOTE, re.ASCII)
+_PATH_COMPONENT_RE: Final = re.compile(_PATH_COMPONENT, re.ASCII)
 _TAG_RE: Final = re.compile(_TAG, re.ASCII)
-_DIGEST_RE: Final = re.compile(_DIGEST, re.ASCII)
 _IMAGE_ID_RE: Final = re.compile(r"[a-f0-9]{64}", re.ASCII)
 
 # Digest algorithms the engine can verify, and the length of their hex encoding.
 _DIGEST_HEX_LENGTHS: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX_RE: Final = re.compile(r"[a-f0-9]+", re.ASCII)
+_LOWER_HEX: Final = frozenset("0123456789abcdef")
+_ANY_HEX: Final = frozenset(string.hexdigits)
+
+_TAG_RULE: Final = (
+    "a tag is 1 to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'"
+)
+_REGISTRY_RULE: Final = (
+    "a registry is a host name, an IPv4 address or a bracketed IPv6 address, "
+    "optionally followed by :port"
+)
+_COMPONENT_RULE: Final = (
+    "path components are lowercase letters and digits, joined by '.', '_', '__' or dashes, "
+    "and start and end with a letter or digit"
+)
+
+
+def _names_registry(first: str) -> bool:
+    """Whether Docker reads ``first``, the text before the first ``/``, as a registry."""
+    return first == _LOCALHOST or "." in first or ":" in first or first.lower() != first
 
 
 def _split_domain(name: str) -> tuple[str, str]:
-    """Split a name the way Docker does: (registry, remainder), normalizing Docker Hub."""
+    """Split text as Docker does: (registry, remainder), with Docker Hub normalized."""
     first, slash, rest = name.partition("/")
     if not slash:
         return DOCKER_HUB, _OFFICIAL_PREFIX + name
     if first == _LEGACY_DOCKER_HUB:
         domain, remainder = DOCKER_HUB, rest
-    elif first == "localhost" or "." in first or ":" in first or first.lower() != first:
+    elif _names_registry(first):
         domain, remainder = first, rest
     else:
         domain, remainder = DOCKER_HUB, name
@@ -68,77 +100,126 @@ def _split_domain(name: str) -> tuple[str, str]:
     return domain, remainder
 
 
-def _check_digest(digest: str, text: str) -> None:
-    algorithm, _, encoded = digest.partition(":")
+def _digest_problem(digest: str) -> str | None:
+    """Why ``digest`` is not one the engine accepts, or None if it is fine."""
+    algorithm, colon, encoded = digest.partition(":")
+    if not colon or not algorithm or not encoded:
+        return f"invalid digest {digest!r}: a digest is algorithm:hex, as in sha256:<64 hex digits>"
     expected = _DIGEST_HEX_LENGTHS.get(algorithm)
     if expected is None:
-        raise InvalidReferenceError(
-            f"unsupported digest algorithm {algorithm!r} in {text!r} "
-            f"(supported: {', '.join(_DIGEST_HEX_LENGTHS)})",
-            text=text,
+        return (
+            f"unsupported digest algorithm {algorithm!r} in digest {digest!r} "
+            f"(supported: {', '.join(_DIGEST_HEX_LENGTHS)})"
         )
-    if not _HEX_RE.fullmatch(encoded):
-        raise InvalidReferenceError(
-            f"invalid digest {digest!r} in {text!r}: the hex part must be lowercase hexadecimal",
-            text=text,
-        )
+    if not _LOWER_HEX.issuperset(encoded):
+        if _ANY_HEX.issuperset(encoded):
+            return f"invalid digest {digest!r}: the hex digits must be lowercase"
+        return f"invalid digest {digest!r}: {encoded!r} is not hexadecimal"
     if len(encoded) != expected:
-        raise InvalidReferenceError(
-            f"invalid digest {digest!r} in {text!r}: {algorithm} takes {expected} hex digits, "
-            f"not {len(encoded)}",
-            text=text,
+        return (
+            f"invalid digest {digest!r}: a {algorithm} digest has {expected} hex digits, "
+            f"not {len(encoded)}"
         )
+    return None
 
 
-def _explain(text: str) -> InvalidReferenceError:
-    """Say precisely why ``text`` is not a reference (it already failed the grammar)."""
-    if _REFERENCE_RE.fullmatch(text.lower()):
-        return InvalidReferenceError(
-            f"invalid image reference {text!r}: the repository name must be lowercase", text=text
-        )
+def _path_problem(remote: str) -> str | None:
+    """Why ``remote`` (a repository path, registry removed) is invalid, or None."""
+    if not remote:
+        return "the repository name is missing"
+    if remote.lower() != remote:
+        return f"the repository name {remote!r} must be lowercase"
+    for component in remote.split("/"):
+        if not component:
+            return f"the repository name {remote!r} has an empty path component"
+        if not _PATH_COMPONENT_RE.fullmatch(component):
+            return f"invalid repository path component {component!r}: {_COMPONENT_RULE}"
+    return None
+
+
+def _explain(text: str) -> str:
+    """Say precisely why ``text``, which failed the grammar, is not a reference."""
+    if any(ch.isspace() for ch in text):
+        return "it contains whitespace"
+    scheme, sep, _ = text.partition("://")
+    if sep:
+        return f"an image reference has no URL scheme: remove {scheme + sep!r}"
     name, at, digest = text.partition("@")
-    if at and not _DIGEST_RE.fullmatch(digest):
-        return InvalidReferenceError(
-            f"invalid digest {digest!r} in {text!r}: expected algorithm:hex, "
-            "as in sha256:<64 hex digits>",
-            text=text,
-        )
-    last_slash = name.rfind("/")
+    tag = None
     colon = name.rfind(":")
-    if colon > last_slash:
-        tag = name[colon + 1 :]
-        if not _TAG_RE.fullmatch(tag):
-            return InvalidReferenceError(
-                f"invalid tag {tag!r} in {text!r}: a tag is 1 to 128 characters of letters, "
-                "digits, '_', '.' and '-', and does not start with '.' or '-'",
-                text=text,
-            )
-        name = name[:colon]
+    if colon > name.rfind("/"):
+        name, tag = name[:colon], name[colon + 1 :]
     first, slash, rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost") and not (
-        _DOMAIN_RE.fullmatch(first)
-    ):
-        return InvalidReferenceError(
-            f"invalid registry {first!r} in {text!r}: expected a host name, an IPv4 address "
-            "or a bracketed IPv6 address, optionally with :port",
-            text=text,
+    if slash and _names_registry(first):
+        if not _DOMAIN_RE.fullmatch(first):
+            return f"invalid registry {first!r}: {_REGISTRY_RULE}"
+        remote = rest
+    else:
+        remote = name
+    problem = _path_problem(remote)
+    if problem is None and tag is not None and not _TAG_RE.fullmatch(tag):
+        problem = f"invalid tag {tag!r}: {_TAG_RULE}"
+    if problem is None and at:
+        problem = _digest_problem(digest)
+    return problem or "it does not follow the grammar [registry/]repository[:tag][@digest]"
+
+
+def _parse(text: str) -> ImageReference | str:
+    """Parse ``text`` as ``docker pull`` does; on failure, return the reason instead."""
+    if not text:
+        return "it is empty"
+    if len(text) == _IMAGE_ID_LENGTH and _IMAGE_ID_RE.fullmatch(text):
+        return (
+            "a 64-character hexadecimal string is an image ID, not a repository name "
+            "(to pin an image, use name@sha256:<hex>)"
         )
-    return InvalidReferenceError(
-        f"invalid image reference {text!r}: repository path components are lowercase letters "
-        "and digits, joined by '.', '_', '__' or '-', separated by '/'",
-        text=text,
-    )
+    domain, remainder = _split_domain(text)
+    # Like Docker, check case before the grammar, on everything up to the first ':'.
+    remote = remainder.partition(":")[0]
+    match = _REFERENCE_RE.fullmatch(f"{domain}/{remainder}") if remote.lower() == remote else None
+    if match is None or match["domain"] is None:
+        # No domain: the registry Docker split off is not a host ("foo_bar.com/app"). Go then
+        # takes the whole name as a path with an empty registry, which no engine can pull.
+        return _explain(text)
+    path, digest = match["path"], match["digest"]
+    if len(path) > _NAME_MAX:
+        return (
+            f"the repository name is {len(path)} characters long, more than the {_NAME_MAX} allowed"
+        )
+    problem = None if digest is None else _digest_problem(digest)
+    if problem is not None:
+        return problem
+    return ImageReference(registry=domain, repository=path, tag=match["tag"], digest=digest)
 
 
-def _parse_registry_url(url: str) -> tuple[str, str]:
-    """Read a gateway "authentication registry URL" into (registry, directory prefix)."""
-    text = url.strip()
+def _same_registry(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a == b or (a in _DOCKER_HUB_HOSTS and b in _DOCKER_HUB_HOSTS)
+
+
+def _parse_registry_url(url: str, name: str) -> tuple[str, str]:
+    """Read a gateway "authentication registry URL" into (registry, directory prefix).
+
+    ``url`` is already stripped and not empty. Errors never quote a URL that may hold a
+    secret (user information, query, fragment).
+    """
+    text = url
     lowered = text.lower()
     for scheme in ("https://", "http://"):
         if lowered.startswith(scheme):
             text = text[len(scheme) :]
             break
-    if "://" in text or "@" in text or "?" in text or "#" in text:
+    if "@" in text:
+        raise InvalidReferenceError(
+            "invalid registry URL: it must not hold credentials (user:password@); "
+            "give them as the username and password instead",
+            text=name,
+        )
+    if "?" in text or "#" in text:
+        raise InvalidReferenceError(
+            "invalid registry URL: it must not have a query or fragment", text=name
+        )
+    if "://" in text:
         raise InvalidReferenceError(
             f"invalid registry URL {url!r}: expected host[:port][/directory/], "
             "optionally after https://",
@@ -146,20 +227,23 @@ def _parse_registry_url(url: str) -> tuple[str, str]:
         )
     host, _, directory = text.partition("/")
     directory = directory.strip("/")
-    if host == _LEGACY_DOCKER_HUB or host.lower() in {"registry-1.docker.io", "index.docker.io"}:
-        host = DOCKER_HUB
     if not _DOMAIN_RE.fullmatch(host):
         raise InvalidReferenceError(
-            f"invalid registry URL {url!r}: {host!r} is not a host name or address", text=url
-        )
-    if directory and not _REMOTE_RE.fullmatch(directory):
-        raise InvalidReferenceError(
-            f"invalid registry URL {url!r}: directory {directory!r} is not a repository path",
+            f"invalid registry URL {url!r}: {host!r} is not a registry host ({_REGISTRY_RULE})",
             text=url,
         )
-    if host == "docker.io" and directory == "v1":
-        # "https://index.docker.io/v1/" is how Docker names the Hub; v1 is no namespace.
-        directory = ""
+    if host.lower() in _DOCKER_HUB_HOSTS:
+        host = DOCKER_HUB
+        if directory == "v1":
+            # "https://index.docker.io/v1/" is how Docker names the Hub; v1 is no namespace.
+            directory = ""
+    if directory:
+        problem = _path_problem(directory)
+        if problem is not None:
+            raise InvalidReferenceError(
+                f"invalid registry URL {url!r}: the directory is not a repository path: {problem}",
+                text=url,
+            )
     return host, directory
 
 
@@ -168,7 +252,7 @@ class ImageReference:
     """A parsed, normalized image reference.
 
     Build one with :meth:`parse` (what ``docker pull`` accepts) or :meth:`from_fields` (the
-    gateway form: image name, tag, registry URL).
+    gateway form: image name, tag, registry URL). The constructor trusts its arguments.
 
     Attributes:
         registry: the registry host, with port if any: ``docker.io``, ``localhost:5000``,
@@ -195,40 +279,15 @@ class ImageReference:
 
         Raises:
             InvalidReferenceError: the text is not a valid reference; the message says why.
+            TypeError: ``text`` is not a string.
         """
         if not isinstance(text, str):
             raise TypeError(f"ImageReference.parse takes a str, not {type(text).__name__}")
-        if not text:
-            raise InvalidReferenceError("invalid image reference: it is empty", text=text)
-        if _IMAGE_ID_RE.fullmatch(text):
-            raise InvalidReferenceError(
-                f"invalid image reference {text!r}: a 64-character hexadecimal string is an "
-                "image ID, not a repository name",
-                text=text,
-            )
-        domain, remainder = _split_domain(text)
-        remote = remainder.partition(":")[0].partition("@")[0]
-        if remote.lower() != remote:
-            raise InvalidReferenceError(
-                f"invalid image reference {text!r}: the repository name {remote!r} must be "
-                "lowercase",
-                text=text,
-            )
-        full = f"{domain}/{remainder}"
-        match = _REFERENCE_RE.fullmatch(full)
-        if match is None:
-            raise _explain(full) from None
-        path = match["path"]
-        if len(path) > _NAME_MAX:
-            raise InvalidReferenceError(
-                f"invalid image reference: the repository name is {len(path)} characters "
-                f"long, more than the {_NAME_MAX} allowed",
-                text=text,
-            )
-        digest = match["digest"]
-        if digest is not None:
-            _check_digest(digest, text)
-        return cls(registry=match["domain"], repository=path, tag=match["tag"], digest=digest)
+        result = _parse(text)
+        if isinstance(result, str):
+            prefix = f"invalid image reference {text!r}" if text else "invalid image reference"
+            raise InvalidReferenceError(f"{prefix}: {result}", text=text)
+        return result
 
     @classmethod
     def from_fields(
@@ -236,73 +295,43 @@ class ImageReference:
     ) -> ImageReference:
         """Build a reference from a gateway's per-container fields.
 
+        Surrounding whitespace is ignored in every field, and a blank tag or URL means none.
+        When the image name names no registry, the URL supplies it (and its directory, unless
+        the name already starts with that directory). When the name names one, the URL must
+        agree with it, and the image must lie under the URL's directory.
+
         Args:
             image_name: the image name, with or without a registry (``hubuser/hello``,
                 ``123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app``, ``app``).
             tag: the image tag field; blank means none.
             registry_url: the "authentication registry URL": blank for Docker Hub, or a host,
-                ``host:port``, or a URI prefix with a directory, with or without ``https://``.
+                ``host:port``, or a URI prefix with a directory (``host/team/``), with or
+                without ``https://``. ``https://index.docker.io/v1/`` means Docker Hub.
 
         Raises:
             InvalidReferenceError: a field is invalid, or the fields disagree (the message names
                 both values).
         """
         name = image_name.strip()
-        tag = (tag or "").strip() or None
+        tag_field = (tag or "").strip() or None
         url = (registry_url or "").strip()
         if not name:
             raise InvalidReferenceError("the image name is empty", text=image_name)
-        if url:
-            host, directory = _parse_registry_url(url)
-            first, slash, _ = name.partition("/")
-            names_registry = bool(slash) and (
-                first in {"localhost", _LEGACY_DOCKER_HUB}
-                or "." in first
-                or ":" in first
-                or first.lower() != first
+        ref = _under_registry_url(name, url) if url else _parse_field(name)
+        if tag_field is None:
+            return ref
+        if not _TAG_RE.fullmatch(tag_field):
+            raise InvalidReferenceError(
+                f"invalid image tag {tag_field!r}: {_TAG_RULE}", text=tag_field
             )
-            if names_registry:
-                ref = cls.parse(name)
-                if ref.registry.lower() != host.lower():
-                    raise InvalidReferenceError(
-                        f"the image name {image_name!r} names registry {ref.registry!r} but the "
-                        f"registry URL {registry_url!r} names {host!r}",
-                        text=image_name,
-                        registry=host,
-                    )
-                if directory and not (
-                    ref.repository == directory or ref.repository.startswith(directory + "/")
-                ):
-                    raise InvalidReferenceError(
-                        f"the image name {image_name!r} is not under the registry URL's "
-                        f"directory {directory!r} ({registry_url!r})",
-                        text=image_name,
-                        registry=host,
-                    )
-            else:
-                prefix = f"{host}/{directory}/" if directory else f"{host}/"
-                if directory and (name == directory or name.startswith(directory + "/")):
-                    # The name already repeats the directory: "team/app" under ".../team/".
-                    prefix = f"{host}/"
-                ref = cls.parse(prefix + name)
-        else:
-            ref = cls.parse(name)
-        if tag is not None:
-            if not _TAG_RE.fullmatch(tag):
-                raise InvalidReferenceError(
-                    f"invalid tag field {tag!r}: a tag is 1 to 128 characters of letters, "
-                    "digits, '_', '.' and '-', and does not start with '.' or '-'",
-                    text=tag,
-                )
-            if ref.tag is not None and ref.tag != tag:
-                raise InvalidReferenceError(
-                    f"the image name {image_name!r} carries tag {ref.tag!r} but the tag field "
-                    f"says {tag!r}",
-                    text=image_name,
-                    registry=ref.registry,
-                )
-            ref = attrs.evolve(ref, tag=tag)
-        return ref
+        if ref.tag is not None and ref.tag != tag_field:
+            raise InvalidReferenceError(
+                f"the image name {name!r} carries tag {ref.tag!r} but the tag field "
+                f"says {tag_field!r}",
+                text=name,
+                registry=ref.registry,
+            )
+        return attrs.evolve(ref, tag=tag_field)
 
     @property
     def name(self) -> str:
@@ -311,13 +340,25 @@ class ImageReference:
 
     @property
     def familiar(self) -> str:
-        """The short form Docker prints: ``ubuntu:22.04``, ``eclipse/kura:5.4``."""
-        if self.registry == DOCKER_HUB:
-            path = self.repository
-            if path.startswith(_OFFICIAL_PREFIX) and "/" not in path[len(_OFFICIAL_PREFIX) :]:
-                path = path[len(_OFFICIAL_PREFIX) :]
-            return path + self._suffix
-        return self.name + self._suffix
+        """The short form Docker prints: ``ubuntu:22.04``, ``eclipse/kura:5.4``.
+
+        Like Docker's, it drops ``docker.io/`` and ``library/``, except where the short form
+        would read back as something else: a Docker Hub path whose first component looks
+        like a registry keeps ``docker.io/``, and an official image named by 64 hex digits
+        keeps ``library/`` (bare, it would be an image ID). ``parse(ref.familiar) == ref``.
+        """
+        if self.registry != DOCKER_HUB:
+            return str(self)
+        path = self.repository
+        if path.startswith(_OFFICIAL_PREFIX) and "/" not in path[len(_OFFICIAL_PREFIX) :]:
+            short = path[len(_OFFICIAL_PREFIX) :]
+            if self.tag is None and self.digest is None and _IMAGE_ID_RE.fullmatch(short):
+                return path
+            return short + self._suffix
+        first = path.partition("/")[0]
+        if _names_registry(first):
+            return str(self)
+        return path + self._suffix
 
     @property
     def is_docker_hub(self) -> bool:
@@ -330,9 +371,13 @@ class ImageReference:
         return self.digest or self.tag or "latest"
 
     def with_tag(self, tag: str) -> ImageReference:
-        """This reference with another tag (validated)."""
+        """This reference with another tag (validated); a digest, if any, is kept.
+
+        Raises:
+            InvalidReferenceError: ``tag`` is not a valid tag.
+        """
         if not _TAG_RE.fullmatch(tag):
-            raise InvalidReferenceError(f"invalid tag {tag!r}", text=tag)
+            raise InvalidReferenceError(f"invalid tag {tag!r}: {_TAG_RULE}", text=tag)
         return attrs.evolve(self, tag=tag)
 
     def with_default_tag(self) -> ImageReference:
@@ -355,3 +400,48 @@ class ImageReference:
 
     def __repr__(self) -> str:
         return f"ImageReference({str(self)!r})"
+
+
+def _parse_field(name: str) -> ImageReference:
+    """Parse a gateway image name field, quoting it (as given, stripped) in errors."""
+    result = _parse(name)
+    if isinstance(result, str):
+        raise InvalidReferenceError(f"invalid image name {name!r}: {result}", text=name)
+    return result
+
+
+def _under_registry_url(name: str, url: str) -> ImageReference:
+    """Combine a gateway image name with a non-blank registry URL (both stripped)."""
+    host, directory = _parse_registry_url(url, name)
+    first, slash, _ = name.partition("/")
+    if slash and _names_registry(first):
+        ref = _parse_field(name)
+        if not _same_registry(ref.registry, host):
+            raise InvalidReferenceError(
+                f"the image name {name!r} names registry {ref.registry!r} but the "
+                f"registry URL {url!r} names {host!r}",
+                text=name,
+                registry=host,
+            )
+        if directory and not ref.repository.startswith(directory + "/"):
+            raise InvalidReferenceError(
+                f"the image name {name!r} is not under the directory {directory!r} "
+                f"of the registry URL {url!r}",
+                text=name,
+                registry=host,
+            )
+        return ref
+    if directory and not name.startswith(directory + "/"):
+        combined = f"{host}/{directory}/{name}"
+    else:
+        # No directory, or the name already starts with it ("team/app" under "host/team/"):
+        # the name is the whole repository path.
+        combined = f"{host}/{name}"
+    result = _parse(combined)
+    if isinstance(result, str):
+        raise InvalidReferenceError(
+            f"invalid image name {name!r} under registry URL {url!r}: {result}",
+            text=name,
+            registry=host,
+        )
+    return result
