@@ -75,3 +75,31 @@ def demo(session: nox.Session) -> None:
     """Show how references and gateway fields are read, and which provider answers."""
     install(session, "test")
     session.run("python", "examples/resolve_demo.py")
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the wheel, install it into a clean venv, and check what `import` pulls in."""
+    session.install("build")
+    dist = session.create_tmp()
+    session.run("python", "-m", "build", "--wheel", "--outdir", dist, silent=True)
+    wheels = [name for name in os.listdir(dist) if name.endswith(".whl")]
+    if len(wheels) != 1:
+        session.error(f"expected one wheel in {dist}, found {wheels}")
+    wheel = os.path.join(dist, wheels[0])
+    session.run("python", "-m", "zipfile", "-l", wheel, silent=True)
+    check = (
+        "import sys, zipfile, registry_auth\n"
+        "roots = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = sorted(roots & {'docker', 'boto3', 'botocore', 'requests'})\n"
+        "assert not heavy, heavy\n"
+        f"names = zipfile.ZipFile({wheel!r}).namelist()\n"
+        "assert 'registry_auth/py.typed' in names, 'py.typed missing from the wheel'\n"
+        "print('clean install OK:', registry_auth.__name__, len(registry_auth.__all__), 'names')\n"
+    )
+    venv = os.path.join(session.create_tmp(), "clean")
+    session.run("python", "-m", "venv", "--clear", venv)
+    session.run(
+        os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--quiet", wheel, external=True
+    )
+    session.run(os.path.join(venv, "bin", "python"), "-c", check, external=True)
