@@ -24,6 +24,7 @@ from registry_auth._discovery import available_providers
 from registry_auth._errors import (
     ConfigurationError,
     InvalidReferenceError,
+    ProtocolError,
     ProviderError,
     ProviderLoadError,
     RegistryAuthError,
@@ -120,6 +121,16 @@ def _cmd_providers(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_kubelet_plugin(args: argparse.Namespace, out: TextIO) -> int:
+    from registry_auth._kubelet import handle_request  # noqa: PLC0415 - only this command
+
+    raw = sys.stdin.buffer.read(64 * 1024 + 1)
+    response = handle_request(raw, CredentialResolver.from_config(args.config))
+    json.dump(response, out)
+    out.write("\n")
+    return EXIT_OK
+
+
 def _add_image_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", help="image reference or image name (docker pull syntax)")
     parser.add_argument("--tag", help="image tag, when the name carries none")
@@ -155,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_providers = sub.add_parser("providers", help="list installed credential providers")
     p_providers.add_argument("--json", action="store_true", help="machine-readable output")
     p_providers.set_defaults(func=_cmd_providers)
+
+    p_kubelet = sub.add_parser(
+        "kubelet-plugin",
+        help="answer a kubelet CredentialProviderRequest on stdin (exec plugin protocol v1)",
+    )
+    p_kubelet.set_defaults(func=_cmd_kubelet_plugin)
     return parser
 
 
@@ -173,7 +190,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if args.debug:
             traceback.print_exc()
         sys.stderr.write(f"registry-auth: error: {exc.message}\n")
-        if isinstance(exc, InvalidReferenceError):
+        if isinstance(exc, (InvalidReferenceError, ProtocolError)):
             return EXIT_USAGE
         if isinstance(exc, (ConfigurationError, ProviderLoadError, ProviderError)):
             return EXIT_CONFIG

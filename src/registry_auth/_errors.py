@@ -5,6 +5,7 @@ Every error the library raises on purpose derives from :class:`RegistryAuthError
     RegistryAuthError
     ├── InvalidReferenceError          (also a ValueError)
     ├── ConfigurationError             (also a ValueError)
+    ├── ProtocolError                  (also a ValueError)
     ├── ProviderLoadError
     ├── ProviderError
     │   └── TokenFetchError
@@ -35,6 +36,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidReferenceError",
     "PlatformMismatchError",
+    "ProtocolError",
     "ProviderError",
     "ProviderLoadError",
     "PullError",
@@ -114,6 +116,10 @@ class ConfigurationError(RegistryAuthError, ValueError):
     ) -> None:
         super().__init__(message, registry=registry, provider=provider)
         self.path = path
+
+
+class ProtocolError(RegistryAuthError, ValueError):
+    """A request in a wire protocol we serve (kubelet plugin, credential helper) is malformed."""
 
 
 class ProviderLoadError(RegistryAuthError):
