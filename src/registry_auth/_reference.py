@@ -3,8 +3,8 @@
 It reads a reference the way ``docker pull`` does: the distribution/reference grammar, then
 Docker's normalization (``ParseNormalizedNamed``):
 
-- a first component that holds a ``.`` or a ``:``, is ``localhost``, or is not lowercase names a
-  registry; anything else is a Docker Hub namespace;
+- when there is a ``/``, a first component that holds a ``.`` or a ``:``, is ``localhost``, or is
+  not lowercase names a registry; anything else is on Docker Hub;
 - ``index.docker.io`` means ``docker.io``, and one-component Docker Hub names live under
   ``library/``;
 - a 64-character lowercase hexadecimal string is refused, since Docker reads it as an image ID;
@@ -56,7 +56,6 @@ _REFERENCE_RE: Final = re.compile(
     re.ASCII,
 )
 _DOMAIN_RE: Final = re.compile(_DOMAIN, re.ASCII)
-_REMOTE_RE: Final = re.compile(_REMOTE, re.ASCII)
 _PATH_COMPONENT_RE: Final = re.compile(_PATH_COMPONENT, re.ASCII)
 _TAG_RE: Final = re.compile(_TAG, re.ASCII)
 _IMAGE_ID_RE: Final = re.compile(r"[a-f0-9]{64}", re.ASCII)
@@ -174,12 +173,13 @@ def _parse(text: str) -> ImageReference | str:
             "(to pin an image, use name@sha256:<hex>)"
         )
     domain, remainder = _split_domain(text)
-    # Like Docker, check case before the grammar, on everything up to the first ':'.
-    remote = remainder.partition(":")[0]
-    match = _REFERENCE_RE.fullmatch(f"{domain}/{remainder}") if remote.lower() == remote else None
+    # (Docker first refuses uppercase before the first ':'. The grammar refuses it in the path,
+    # and the digest check in the algorithm, so that step changes no outcome, only the error.)
+    match = _REFERENCE_RE.fullmatch(f"{domain}/{remainder}")
     if match is None or match["domain"] is None:
-        # No domain: the registry Docker split off is not a host ("foo_bar.com/app"). Go then
-        # takes the whole name as a path with an empty registry, which no engine can pull.
+        # A match without a domain means the registry split off above is not a host name
+        # ("foo_bar.com/app"). Go then reads the whole name as a path on an empty registry,
+        # which nothing can pull from: refuse it instead.
         return _explain(text)
     path, digest = match["path"], match["digest"]
     if len(path) > _NAME_MAX:
@@ -232,11 +232,18 @@ def _parse_registry_url(url: str, name: str) -> tuple[str, str]:
             f"invalid registry URL {url!r}: {host!r} is not a registry host ({_REGISTRY_RULE})",
             text=url,
         )
+    if not _names_registry(host):
+        raise InvalidReferenceError(
+            f"invalid registry URL {url!r}: Docker reads {host!r} as a Docker Hub namespace, "
+            "not a registry; a registry host needs a '.' or a ':port', or is localhost",
+            text=url,
+        )
     if host.lower() in _DOCKER_HUB_HOSTS:
         host = DOCKER_HUB
-        if directory == "v1":
-            # "https://index.docker.io/v1/" is how Docker names the Hub; v1 is no namespace.
-            directory = ""
+        if directory == "v1" or directory.startswith("v1/"):
+            # "https://index.docker.io/v1/" is how Docker names the Hub. "v1" is no namespace:
+            # Docker Hub account names have at least four characters.
+            directory = directory[3:]
     if directory:
         problem = _path_problem(directory)
         if problem is not None:
@@ -296,9 +303,10 @@ class ImageReference:
         """Build a reference from a gateway's per-container fields.
 
         Surrounding whitespace is ignored in every field, and a blank tag or URL means none.
-        When the image name names no registry, the URL supplies it (and its directory, unless
-        the name already starts with that directory). When the name names one, the URL must
-        agree with it, and the image must lie under the URL's directory.
+        When the image name names no registry, the URL supplies it and its directory: ``app``
+        under ``host/team/`` is ``host/team/app``. When the name names one, the URL must agree
+        with it, and the image must lie under the URL's directory. A tag in the name and one
+        in the tag field must be the same.
 
         Args:
             image_name: the image name, with or without a registry (``hubuser/hello``,
@@ -431,13 +439,7 @@ def _under_registry_url(name: str, url: str) -> ImageReference:
                 registry=host,
             )
         return ref
-    if directory and not name.startswith(directory + "/"):
-        combined = f"{host}/{directory}/{name}"
-    else:
-        # No directory, or the name already starts with it ("team/app" under "host/team/"):
-        # the name is the whole repository path.
-        combined = f"{host}/{name}"
-    result = _parse(combined)
+    result = _parse(f"{host}/{directory}/{name}" if directory else f"{host}/{name}")
     if isinstance(result, str):
         raise InvalidReferenceError(
             f"invalid image name {name!r} under registry URL {url!r}: {result}",
