@@ -6,6 +6,7 @@ package imports neither docker nor boto3: they load when a pull or an ECR call n
 
 from __future__ import annotations
 
+from registry_auth._cache import CacheKey, RefreshPolicy, TokenCache
 from registry_auth._config import find_config_file, load_config
 from registry_auth._credentials import Credentials, Secret
 from registry_auth._discovery import (
@@ -38,10 +39,12 @@ from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import image_matches
 from registry_auth.providers.dockerhub import DockerHubProvider
+from registry_auth.providers.ecr import EcrProvider, parse_ecr_host
 from registry_auth.providers.static import StaticPasswordProvider
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "AuthenticationError",
+    "CacheKey",
     "ConfigurationError",
     "CredentialProvider",
     "CredentialResolver",
@@ -52,6 +55,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "DockerHubProvider",
     "DockerUnavailableError",
     "ENTRY_POINT_GROUP",
+    "EcrProvider",
     "ImageNotFoundError",
     "ImageReference",
     "InvalidReferenceError",
@@ -63,16 +67,19 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "ProviderLoadError",
     "PullError",
     "PullTimeoutError",
+    "RefreshPolicy",
     "RegistryAuthError",
     "RegistryUnavailableError",
     "Route",
     "Secret",
     "StaticPasswordProvider",
+    "TokenCache",
     "TokenFetchError",
     "available_providers",
     "find_config_file",
     "image_matches",
     "load_config",
     "load_provider",
+    "parse_ecr_host",
     "reset_provider_discovery",
 ]

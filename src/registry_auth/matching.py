@@ -70,9 +70,15 @@ class RegistryPattern:
         """
         return _parse_pattern(text)
 
-    def matches(self, ref: ImageReference) -> bool:
-        """Whether ``ref`` falls under this pattern."""
-        host, port = _split_host_port(ref.registry)
+    def matches_registry(self, registry: str) -> bool:
+        """Whether the registry ``host[:port]`` matches this pattern's host and port.
+
+        The path part of the pattern is not consulted: use :meth:`matches` for references.
+        """
+        try:
+            host, port = _split_host_port(registry)
+        except ValueError:
+            return False
         host = host.lower()
         if host in _HUB_ALIASES:
             host = DOCKER_HUB
@@ -81,9 +87,20 @@ class RegistryPattern:
         ref_labels = host.split(".")
         if len(ref_labels) != len(self.labels):
             return False
-        for glob, label in zip(self.labels, ref_labels, strict=True):
-            if glob != label and not fnmatch.fnmatchcase(label, glob):
-                return False
+        return all(
+            glob == label or fnmatch.fnmatchcase(label, glob)
+            for glob, label in zip(self.labels, ref_labels, strict=True)
+        )
+
+    @property
+    def globs(self) -> int:
+        """How many host labels are globs rather than literal names."""
+        return sum(1 for label in self.labels if not _is_literal(label))
+
+    def matches(self, ref: ImageReference) -> bool:
+        """Whether ``ref`` falls under this pattern."""
+        if not self.matches_registry(ref.registry):
+            return False
         if not self.path:
             return True
         repo = ref.repository
@@ -99,9 +116,8 @@ class RegistryPattern:
     @property
     def specificity(self) -> tuple[int, int, int]:
         """A sort key: more path components, then fewer globs, then more labels wins."""
-        globs = sum(1 for label in self.labels if not _is_literal(label))
         depth = len(self.path.split("/")) if self.path else 0
-        return (depth, -globs, len(self.labels))
+        return (depth, -self.globs, len(self.labels))
 
     def __str__(self) -> str:
         return self.text

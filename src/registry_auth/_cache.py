@@ -1,0 +1,653 @@
+"""A cache for short-lived registry tokens, shared by every provider whose tokens expire.
+
+The cache has three layers, kept apart so each can be tested on its own:
+
+- **policy** (:class:`RefreshPolicy`, :class:`CacheEntry`): pure functions of timestamps that say
+  when a token stops being fresh (by default at half of the lifetime it had when it was fetched)
+  and whether it can still be used;
+- **memory** (:class:`TokenCache`): entries by :class:`CacheKey`, one fetch in flight per key
+  (the other callers wait for its result, nobody holds a lock while a fetch runs), and the cached
+  token served, with a warning, when a refresh fails before the token expires;
+- **disk** (optional): one JSON file in a private directory so that short-lived processes share
+  tokens. It is the one place a token is written down, so the directory is ``0700`` and the file
+  ``0600``; writes are atomic (temporary file, ``fsync``, ``os.replace``) and serialized between
+  processes with ``flock``. A damaged or foreign file is ignored (and later rewritten), and a
+  directory that cannot be used leaves the cache working in memory: the disk never takes the
+  caller down.
+
+>>> import datetime as dt
+>>> now = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+>>> cache = TokenCache(clock=lambda: now)
+>>> key = CacheKey(provider="ecr", registry="123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+>>> creds = Credentials(username="AWS", password="t0ken", registry=key.registry,
+...                     expires_at=now + dt.timedelta(hours=12))
+>>> cache.get_or_fetch(key, lambda: creds) is creds
+True
+>>> cache.get_or_fetch(key, lambda: 1 / 0) is creds  # fresh: no second fetch
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import stat
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from registry_auth._credentials import Credentials
+from registry_auth._errors import ConfigurationError, RegistryAuthError, TokenFetchError
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["CacheEntry", "CacheKey", "Clock", "RefreshPolicy", "TokenCache", "identity_digest"]
+
+Clock = Callable[[], dt.datetime]
+"""A callable returning the current time as a timezone-aware datetime."""
+
+_logger: Final = logging.getLogger("registry_auth.cache")
+
+_FILE_NAME: Final = "tokens.json"
+_LOCK_NAME: Final = "tokens.lock"
+_FORMAT: Final = "registry-auth/token-cache"
+_VERSION: Final = 1
+_DIR_MODE: Final = 0o700
+_FILE_MODE: Final = 0o600
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def identity_digest(*parts: str | None) -> str:
+    """A one-way digest of the parts that identify a caller, for :attr:`CacheKey.identity`.
+
+    Pass what tells callers apart (an access key id, a profile name, a role ARN): the digest can
+    be stored and logged, the parts cannot be read back from it. ``None`` and ``""`` are equal.
+
+    >>> identity_digest("AKIAEXAMPLE", None) == identity_digest("AKIAEXAMPLE", "")
+    True
+    >>> len(identity_digest("AKIAEXAMPLE"))
+    32
+    """
+    material = "\x00".join(part or "" for part in parts)
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+@attrs.frozen(kw_only=True)
+class CacheKey:
+    """What a cached token is filed under.
+
+    Attributes:
+        provider: the name of the provider that fetches the token (``ecr``).
+        registry: the registry host the token is for, normalized by the provider.
+        identity: a digest of the caller's identity (see :func:`identity_digest`), so that two
+            identities never share a token; never a key or a password itself.
+    """
+
+    provider: str
+    registry: str
+    identity: str = ""
+
+    def as_text(self) -> str:
+        """A stable one-line form of the key, as stored on disk."""
+        return f"{self.provider}|{self.registry}|{self.identity}"
+
+
+def _check_fraction(_instance: object, _attribute: object, value: float) -> None:
+    if not 0.0 < value <= 1.0:
+        raise ConfigurationError(f"fresh_fraction must be in (0, 1], not {value!r}")
+
+
+def _check_max_age(_instance: object, _attribute: object, value: dt.timedelta | None) -> None:
+    if value is not None and value <= dt.timedelta(0):
+        raise ConfigurationError(f"max_age must be positive, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RefreshPolicy:
+    """When a cached token is refreshed: pure arithmetic on timestamps, no I/O.
+
+    Attributes:
+        fresh_fraction: the share of a token's lifetime (as it was when fetched) during which the
+            cached token is served without asking for a new one. ``0.5`` (the default) refreshes
+            a 12-hour ECR token after 6 hours, leaving the other half as a safety margin during
+            which the old token is still served if the refresh fails.
+        max_age: refresh at the latest this long after a fetch, whatever the expiry says; tokens
+            without an expiry stay fresh until invalidated when it is None.
+    """
+
+    fresh_fraction: float = attrs.field(default=0.5, validator=_check_fraction)
+    max_age: dt.timedelta | None = attrs.field(default=None, validator=_check_max_age)
+
+    def refresh_at(
+        self, fetched_at: dt.datetime, expires_at: dt.datetime | None
+    ) -> dt.datetime | None:
+        """When a token fetched at ``fetched_at`` stops being fresh; None for never.
+
+        >>> t0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+        >>> RefreshPolicy().refresh_at(t0, t0 + dt.timedelta(hours=12)) - t0
+        datetime.timedelta(seconds=21600)
+        """
+        candidates: list[dt.datetime] = []
+        if expires_at is not None:
+            lifetime = expires_at - fetched_at
+            if lifetime <= dt.timedelta(0):
+                candidates.append(fetched_at)
+            else:
+                candidates.append(fetched_at + lifetime * self.fresh_fraction)
+        if self.max_age is not None:
+            candidates.append(fetched_at + self.max_age)
+        return min(candidates) if candidates else None
+
+    def entry(self, credentials: Credentials, fetched_at: dt.datetime) -> CacheEntry:
+        """The cache entry for ``credentials`` fetched at ``fetched_at``."""
+        return CacheEntry(
+            credentials=credentials,
+            fetched_at=fetched_at,
+            refresh_at=self.refresh_at(fetched_at, credentials.expires_at),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class CacheEntry:
+    """A cached token and the times that decide its fate.
+
+    Attributes:
+        credentials: the cached credentials.
+        fetched_at: when they were fetched.
+        refresh_at: when they stop being fresh (None: never, until invalidated).
+    """
+
+    credentials: Credentials
+    fetched_at: dt.datetime
+    refresh_at: dt.datetime | None
+
+    def is_fresh(self, now: dt.datetime) -> bool:
+        """Whether the entry can be served without asking for a new token."""
+        return (self.refresh_at is None or now < self.refresh_at) and self.is_usable(now)
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        """Whether the registry still accepts the token (it has not expired)."""
+        return not self.credentials.is_expired(now)
+
+
+# --- the on-disk format: pure encoding and decoding -----------------------------------------
+
+
+class _CorruptCacheError(Exception):
+    """The cache file cannot be read as a cache of this version."""
+
+
+def _encode_time(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _decode_time(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _CorruptCacheError("a timestamp is not a string")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _CorruptCacheError("a timestamp is malformed") from None
+    if parsed.utcoffset() is None:
+        raise _CorruptCacheError("a timestamp has no time zone")
+    return parsed
+
+
+def _encode_secret(value: str) -> str:
+    # Not protection (the file mode is): it keeps tokens out of a casual `grep` or `cat`.
+    return base64.b64encode(value.encode()).decode("ascii")
+
+
+def _decode_secret(value: object) -> str:
+    if not isinstance(value, str):
+        raise _CorruptCacheError("a secret is not a string")
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except ValueError:
+        raise _CorruptCacheError("a secret is not base64") from None
+
+
+def _encode_entry(key: CacheKey, entry: CacheEntry) -> dict[str, Any]:
+    creds = entry.credentials
+    return {
+        "provider": key.provider,
+        "registry": key.registry,
+        "identity": key.identity,
+        "username": creds.username,
+        "password": _encode_secret(creds.password.reveal()),
+        "identity_token": (
+            None if creds.identity_token is None else _encode_secret(creds.identity_token.reveal())
+        ),
+        "credentials_registry": creds.registry,
+        "credentials_provider": creds.provider,
+        "expires_at": _encode_time(creds.expires_at),
+        "fetched_at": _encode_time(entry.fetched_at),
+        "refresh_at": _encode_time(entry.refresh_at),
+    }
+
+
+def _text(record: dict[str, Any], name: str, *, optional: bool = False) -> Any:
+    value = record.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _CorruptCacheError(f"field {name!r} is missing or not a string")
+    return value
+
+
+def _decode_entry(record: object) -> tuple[CacheKey, CacheEntry]:
+    if not isinstance(record, dict):
+        raise _CorruptCacheError("an entry is not an object")
+    key = CacheKey(
+        provider=_text(record, "provider"),
+        registry=_text(record, "registry"),
+        identity=_text(record, "identity"),
+    )
+    identity_token = record.get("identity_token")
+    fetched_at = _decode_time(_text(record, "fetched_at"))
+    if fetched_at is None:  # pragma: no cover - _text() already refused None
+        raise _CorruptCacheError("an entry has no fetch time")
+    try:
+        credentials = Credentials(
+            username=_text(record, "username"),
+            password=_decode_secret(record.get("password")),
+            registry=_text(record, "credentials_registry"),
+            expires_at=_decode_time(record.get("expires_at")),
+            identity_token=None if identity_token is None else _decode_secret(identity_token),
+            provider=_text(record, "credentials_provider", optional=True),
+        )
+    except (TypeError, ValueError) as exc:
+        raise _CorruptCacheError(f"an entry is invalid ({type(exc).__name__})") from None
+    entry = CacheEntry(
+        credentials=credentials,
+        fetched_at=fetched_at,
+        refresh_at=_decode_time(record.get("refresh_at")),
+    )
+    return key, entry
+
+
+def _encode_file(entries: dict[CacheKey, CacheEntry]) -> bytes:
+    document = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "entries": [
+            _encode_entry(key, entry)
+            for key, entry in sorted(entries.items(), key=lambda item: item[0].as_text())
+        ],
+    }
+    return json.dumps(document, indent=1).encode()
+
+
+def _decode_file(data: bytes) -> dict[CacheKey, CacheEntry]:
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise _CorruptCacheError("the file is not JSON") from None
+    if not isinstance(document, dict) or document.get("format") != _FORMAT:
+        raise _CorruptCacheError("the file is not a registry-auth token cache")
+    if document.get("version") != _VERSION:
+        raise _CorruptCacheError(
+            f"the file has version {document.get('version')!r}, this version reads {_VERSION}"
+        )
+    records = document.get("entries")
+    if not isinstance(records, list):
+        raise _CorruptCacheError("the file has no entry list")
+    return dict(_decode_entry(record) for record in records)
+
+
+# --- the on-disk store: thin I/O around the format ------------------------------------------
+
+
+class _DiskStore:
+    """One cache file in a private directory, shared between processes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.file = directory / _FILE_NAME
+        self.lock_file = directory / _LOCK_NAME
+        self.usable = True
+        self._prepared = False
+        self._guard = threading.Lock()
+
+    def load(self, key: CacheKey) -> CacheEntry | None:
+        """The entry stored for ``key``, or None (missing, unreadable, or the store is off)."""
+        entries = self._read_all()
+        return None if entries is None else entries.get(key)
+
+    def store(self, key: CacheKey, entry: CacheEntry | None, now: dt.datetime) -> None:
+        """Write ``entry`` under ``key`` (None removes it), dropping expired entries."""
+        if not self._prepare():
+            return
+        try:
+            with self._locked(exclusive=True):
+                entries = self._read_unlocked() or {}
+                if entry is None:
+                    entries.pop(key, None)
+                else:
+                    entries[key] = entry
+                entries = {k: e for k, e in entries.items() if e.is_usable(now)}
+                self._write_unlocked(_encode_file(entries))
+        except OSError as exc:
+            self._give_up("cannot write the token cache file", exc)
+
+    def _read_all(self) -> dict[CacheKey, CacheEntry] | None:
+        if not self._prepare():
+            return None
+        try:
+            with self._locked(exclusive=False):
+                return self._read_unlocked()
+        except OSError as exc:
+            self._give_up("cannot read the token cache file", exc)
+            return None
+
+    def _read_unlocked(self) -> dict[CacheKey, CacheEntry] | None:
+        try:
+            data = self.file.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return _decode_file(data)
+        except _CorruptCacheError as exc:
+            _logger.warning(
+                "ignoring the token cache file %s: %s; it will be rewritten", self.file, exc
+            )
+            return None
+
+    def _write_unlocked(self, data: bytes) -> None:
+        fd, temp_name = tempfile.mkstemp(dir=self.directory, prefix=".tokens-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), _FILE_MODE)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, self.file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _prepare(self) -> bool:
+        with self._guard:
+            if not self.usable:
+                return False
+            if self._prepared:
+                return True
+            try:
+                self._make_private_directory()
+            except OSError as exc:
+                self._give_up_locked("cannot use the token cache directory", exc)
+                return False
+            except _UnsafeDirectoryError as exc:
+                self.usable = False
+                _logger.warning(
+                    "not persisting tokens in %s: %s; keeping them in memory only",
+                    self.directory,
+                    exc,
+                )
+                return False
+            self._prepared = True
+            return True
+
+    def _make_private_directory(self) -> None:
+        if sys.platform == "win32":  # pragma: no cover - POSIX permissions only
+            raise _UnsafeDirectoryError("the on-disk token cache needs a POSIX system")
+        try:
+            self.directory.mkdir(mode=_DIR_MODE, parents=True)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(self.directory, _DIR_MODE)  # mkdir's mode is filtered by the umask
+        info = os.stat(self.directory, follow_symlinks=False)
+        if not stat.S_ISDIR(info.st_mode):
+            raise _UnsafeDirectoryError("it is not a directory")
+        if info.st_uid != os.geteuid():
+            raise _UnsafeDirectoryError("it belongs to another user")
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise _UnsafeDirectoryError(
+                f"its mode is {stat.S_IMODE(info.st_mode):04o}; it must be 0700"
+            )
+
+    def _give_up(self, what: str, exc: OSError) -> None:
+        with self._guard:
+            self._give_up_locked(what, exc)
+
+    def _give_up_locked(self, what: str, exc: OSError) -> None:
+        if self.usable:
+            self.usable = False
+            _logger.warning(
+                "%s in %s (%s: %s); keeping tokens in memory only",
+                what,
+                self.directory,
+                type(exc).__name__,
+                exc.strerror or "error",
+            )
+
+
+class _UnsafeDirectoryError(Exception):
+    """The cache directory exists but is not private to this user."""
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+class TokenCache:
+    """Caches expiring credentials per :class:`CacheKey`; thread-safe.
+
+    Args:
+        path: a directory to persist tokens in, for short-lived processes that should share
+            them; created ``0700`` if missing, and refused (with a warning, the cache then
+            works in memory) if it is open to other users. None (the default) keeps tokens in
+            memory only.
+        policy: when tokens are refreshed; the default refreshes at half their lifetime.
+        clock: returns the current time (timezone-aware); the system clock by default.
+
+    A provider calls :meth:`get_or_fetch` with a fetch function. Concurrent calls for one key
+    make one fetch; calls for other keys are not held up by it. When a refresh fails while the
+    cached token is still valid, that token is served and a warning is logged on the
+    ``registry_auth.cache`` logger; when no valid token is cached, the failure is raised as a
+    :class:`~registry_auth.TokenFetchError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        policy: RefreshPolicy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._policy = policy if policy is not None else RefreshPolicy()
+        self._clock: Clock = clock if clock is not None else _utc_now
+        self._disk = None if path is None else _DiskStore(Path(path))
+        self._lock = threading.Lock()  # guards the two dicts; never held during a fetch or I/O
+        self._entries: dict[CacheKey, CacheEntry] = {}
+        self._in_flight: dict[CacheKey, Future[Credentials]] = {}
+
+    @property
+    def policy(self) -> RefreshPolicy:
+        """The refresh policy in force."""
+        return self._policy
+
+    @property
+    def path(self) -> Path | None:
+        """The directory tokens are persisted in, or None for a memory-only cache."""
+        return None if self._disk is None else self._disk.directory
+
+    @property
+    def persistent(self) -> bool:
+        """Whether tokens are currently written to disk (False after a disk failure)."""
+        return self._disk is not None and self._disk.usable
+
+    def now(self) -> dt.datetime:
+        """The current time by this cache's clock."""
+        now = self._clock()
+        if now.utcoffset() is None:
+            raise ConfigurationError("the token cache clock returned a naive datetime")
+        return now
+
+    def keys(self) -> list[CacheKey]:
+        """The keys of the entries held in memory (keys hold no secret)."""
+        with self._lock:
+            return list(self._entries)
+
+    def peek(self, key: CacheKey) -> CacheEntry | None:
+        """The entry held in memory for ``key``, fresh or not, without fetching anything."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def get_or_fetch(self, key: CacheKey, fetch: Callable[[], Credentials]) -> Credentials:
+        """Return fresh credentials for ``key``, calling ``fetch`` only when needed.
+
+        Raises:
+            TokenFetchError: ``fetch`` failed and no unexpired token is cached. Errors that
+                ``fetch`` raises as :class:`~registry_auth.RegistryAuthError` pass unchanged;
+                others are wrapped (naming the registry and the error class) and chained.
+        """
+        now = self.now()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.is_fresh(now):
+                return entry.credentials
+            flight = self._in_flight.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = Future()
+                self._in_flight[key] = flight
+        if not leader:
+            return flight.result()
+        try:
+            result = self._refresh(key, fetch, entry)
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        else:
+            flight.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+
+    def invalidate(self, key: CacheKey) -> None:
+        """Forget the token cached for ``key`` (in memory and on disk)."""
+        with self._lock:
+            self._entries.pop(key, None)
+        if self._disk is not None:
+            self._disk.store(key, None, self.now())
+
+    def clear(self) -> None:
+        """Forget every token held in memory (the disk file is left to expire)."""
+        with self._lock:
+            self._entries.clear()
+
+    def _refresh(
+        self, key: CacheKey, fetch: Callable[[], Credentials], entry: CacheEntry | None
+    ) -> Credentials:
+        """Fetch a token for ``key`` (the caller is the only one doing so for this key)."""
+        if self._disk is not None:
+            stored = self._disk.load(key)
+            if stored is not None:
+                if stored.is_fresh(self.now()):
+                    with self._lock:
+                        self._entries[key] = stored
+                    return stored.credentials
+                if entry is None or _expires_later(stored, entry):
+                    entry = stored
+        try:
+            credentials = fetch()
+        except Exception as exc:  # noqa: BLE001 - any failure of a fetch is a failed refresh
+            return self._fall_back(key, entry, exc)
+        if not isinstance(credentials, Credentials):
+            raise TypeError(
+                f"the fetch function for {key.registry} returned {type(credentials).__name__}, "
+                "not Credentials"
+            )
+        fetched_at = self.now()
+        new_entry = self._policy.entry(credentials, fetched_at)
+        if not new_entry.is_usable(fetched_at):
+            _logger.warning(
+                "the token just fetched for %s expired at %s, before this machine's time %s "
+                "(is the clock right?); it is returned but not cached",
+                key.registry,
+                _encode_time(credentials.expires_at),
+                _encode_time(fetched_at),
+            )
+            return credentials
+        with self._lock:
+            self._entries[key] = new_entry
+        if self._disk is not None:
+            self._disk.store(key, new_entry, fetched_at)
+        return credentials
+
+    def _fall_back(self, key: CacheKey, entry: CacheEntry | None, exc: Exception) -> Credentials:
+        now = self.now()
+        cause = _describe(exc)
+        if entry is not None and entry.is_usable(now):
+            _logger.warning(
+                "refreshing the token for %s failed (%s); serving the cached token, which "
+                "expires at %s",
+                key.registry,
+                cause,
+                _encode_time(entry.credentials.expires_at) or "no set time",
+            )
+            with self._lock:
+                self._entries.setdefault(key, entry)
+            return entry.credentials
+        if isinstance(exc, RegistryAuthError):
+            raise exc
+        raise TokenFetchError(
+            f"could not fetch a token for {key.registry}: {cause}",
+            registry=key.registry,
+            provider=key.provider,
+        ) from exc
+
+    def __repr__(self) -> str:
+        with self._lock:
+            count = len(self._entries)
+        where = None if self._disk is None else str(self._disk.directory)
+        return f"TokenCache(path={where!r}, policy={self._policy!r}, entries={count})"
+
+
+def _expires_later(first: CacheEntry, second: CacheEntry) -> bool:
+    a, b = first.credentials.expires_at, second.credentials.expires_at
+    if a is None or b is None:
+        return a is None and b is not None
+    return a > b
+
+
+def _describe(exc: BaseException) -> str:
+    """Name an exception without its message (which may quote a request or a secret)."""
+    if isinstance(exc, RegistryAuthError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return type(exc).__name__
