@@ -34,6 +34,13 @@ from registry_auth._errors import (
     RegistryUnavailableError,
     TokenFetchError,
 )
+from registry_auth._orchestrator import (
+    ContainerOrchestrator,
+    ImageConfig,
+    PullPolicy,
+    PullProgress,
+    PullResult,
+)
 from registry_auth._provider import CredentialProvider, InvalidatingProvider
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._resolver import CredentialResolver, Route
@@ -46,6 +53,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "AuthenticationError",
     "CacheKey",
     "ConfigurationError",
+    "ContainerOrchestrator",
     "CredentialProvider",
     "CredentialResolver",
     "Credentials",
@@ -56,6 +64,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "DockerUnavailableError",
     "ENTRY_POINT_GROUP",
     "EcrProvider",
+    "ImageConfig",
     "ImageNotFoundError",
     "ImageReference",
     "InvalidReferenceError",
@@ -66,6 +75,9 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "ProviderInfo",
     "ProviderLoadError",
     "PullError",
+    "PullPolicy",
+    "PullProgress",
+    "PullResult",
     "PullTimeoutError",
     "RefreshPolicy",
     "RegistryAuthError",
