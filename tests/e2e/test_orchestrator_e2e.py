@@ -8,6 +8,7 @@ between retries are recorded instead of slept.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 from typing import Any
 
@@ -26,6 +27,7 @@ from registry_auth import (
     RegistryUnavailableError,
 )
 from registry_auth._orchestrator import ContainerOrchestrator, ImageConfig
+from registry_auth.providers.ecr import EcrProvider
 from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, Image, Platform, Registry
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +169,41 @@ def test_gateway_flow_ecr(local_stack, sample_images, orchestrator, docker_clien
     assert result.provider == "explicit"
     assert result.digest == sample_images.ecr.digest
     assert sample_images.ecr.pinned in repo_digests(docker_client, sample_images.ecr.reference)
+
+
+def test_gateway_flow_ecr_with_automatic_tokens(
+    local_stack, sample_images, counter, sleeps, docker_client, monkeypatch
+):
+    """The same ECR image with no password at all: EcrProvider asks AWS (moto) for a token."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    calls = []
+    session = boto3.session.Session(region_name=ECR_REGION)
+    session.events.register(
+        "before-parameter-build.ecr.GetAuthorizationToken",
+        lambda **kwargs: calls.append(dict(kwargs["params"])),
+    )
+
+    def twelve_hours(parsed, **kwargs):
+        # moto dates every token 2015-01-01; a real one lives 12 hours.
+        for entry in parsed.get("authorizationData", []):
+            entry["expiresAt"] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)
+
+    session.events.register("after-call.ecr.GetAuthorizationToken", twelve_hours)
+    provider = EcrProvider(session=session, endpoint_url=local_stack.moto_endpoint_url)
+    orchestrator = ContainerOrchestrator(counter, [provider], sleep=sleeps.append)
+    config = ImageConfig(
+        image_name=sample_images.ecr.name, image_tag="1.0", registry_url=f"{ECR_HOST}/team/"
+    )
+    first = orchestrator.pull_config(config, policy="always")
+    second = orchestrator.pull_config(config, policy="always")
+    assert first.provider == second.provider == "ecr"
+    assert first.digest == sample_images.ecr.digest
+    assert sample_images.ecr.pinned in repo_digests(docker_client, sample_images.ecr.reference)
+    # One token for both pulls, asked for the registry's own account (cross-account safe).
+    assert len(calls) == 1
+    assert calls[0].get("registryIds") == [ECR_ACCOUNT]
 
 
 @pytest.mark.parametrize("registry", ["private", "token"])
