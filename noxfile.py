@@ -72,9 +72,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Show how references and gateway fields are read, and which provider answers."""
+    """The main job end to end: authenticated pulls against a local stack (root)."""
+    if os.geteuid() != 0:
+        session.error("the demo starts dockerd and a network namespace: run it as root")
     install(session, "test")
-    session.run("python", "examples/resolve_demo.py")
+    session.run("python", "examples/demo.py")
 
 
 @nox.session
