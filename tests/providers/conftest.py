@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-MOTO_SERVER = Path(sys.executable).with_name("moto_server")
+from registry_auth.testing import MotoServer
 
 # Variables that would send boto3 elsewhere than the test wants, or change how it signs.
 _AWS_VARIABLES = (
@@ -55,59 +51,17 @@ def aws_env(no_aws_env, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MotoServer:
-    """A ``moto_server`` subprocess on a free loopback port."""
-
-    def __init__(self, log: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("wb")
-        self._process = subprocess.Popen(
-            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-            },
-        )
-        self._wait_until_listening()
-
-    def _wait_until_listening(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self._process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("moto_server did not start listening in time")
-
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-        self._log.close()
+def _started(directory: Path) -> MotoServer:
+    server = MotoServer(directory=directory)
+    server.launch()
+    server.wait_ready(30)
+    return server
 
 
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory):
     """A moto server shared by the tests of a module."""
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    server = _started(tmp_path_factory.mktemp("moto"))
     yield server
     server.stop()
 
@@ -118,7 +72,7 @@ def start_moto_server(tmp_path):
     servers: list[MotoServer] = []
 
     def start() -> MotoServer:
-        server = MotoServer(tmp_path / f"moto-{len(servers)}.log")
+        server = _started(tmp_path / f"moto-{len(servers)}")
         servers.append(server)
         return server
 

@@ -484,7 +484,7 @@ def test_token_from_a_moto_server(aws_env, clock, moto_server):
         "before-parameter-build.ecr.GetAuthorizationToken",
         lambda params, **_: calls.append(dict(params)),
     )
-    provider = EcrProvider(session=session, endpoint_url=moto_server.url, clock=clock)
+    provider = EcrProvider(session=session, endpoint_url=moto_server.endpoint_url, clock=clock)
     creds = provider.get_credentials(ref(f"{HOST}/team/app"))
     assert creds is not None
     assert (creds.username, creds.password) == ("AWS", Secret(f"{ACCOUNT}-auth-token"))
@@ -514,7 +514,7 @@ def moto_endpoint(request, aws_env):
         with moto.mock_aws():
             yield None
     else:
-        yield request.getfixturevalue("moto_server").url
+        yield request.getfixturevalue("moto_server").endpoint_url
 
 
 def test_64_threads_make_one_call_and_1000_warm_lookups_none(moto_endpoint, clock):
@@ -638,7 +638,7 @@ def test_unreachable_aws_serves_the_cached_token_then_names_the_registry(
     aws_env, clock, start_moto_server, caplog
 ):
     server = start_moto_server()
-    provider = EcrProvider(endpoint_url=server.url, max_attempts=1, timeout=2, clock=clock)
+    provider = EcrProvider(endpoint_url=server.endpoint_url, max_attempts=1, timeout=2, clock=clock)
     reference = ref(f"{HOST}/team/app")
     first = provider.get_credentials(reference)
     assert first is not None
