@@ -45,8 +45,10 @@ from registry_auth._provider import CredentialProvider, InvalidatingProvider
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import image_matches
+from registry_auth.providers.docker_config import DockerConfigProvider
 from registry_auth.providers.dockerhub import DockerHubProvider
 from registry_auth.providers.ecr import EcrProvider, parse_ecr_host
+from registry_auth.providers.keyring import KeyringProvider
 from registry_auth.providers.static import StaticPasswordProvider
 
 __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
@@ -60,6 +62,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "CredentialsNotFoundError",
     "DOCKER_HUB",
     "DigestMismatchError",
+    "DockerConfigProvider",
     "DockerHubProvider",
     "DockerUnavailableError",
     "ENTRY_POINT_GROUP",
@@ -69,6 +72,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "ImageReference",
     "InvalidReferenceError",
     "InvalidatingProvider",
+    "KeyringProvider",
     "PlatformMismatchError",
     "ProtocolError",
     "ProviderError",
