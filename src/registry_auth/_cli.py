@@ -20,6 +20,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING, Any, TextIO
 
+from registry_auth._config import load_resolver
 from registry_auth._discovery import available_providers
 from registry_auth._errors import (
     ConfigurationError,
@@ -30,7 +31,6 @@ from registry_auth._errors import (
     RegistryAuthError,
 )
 from registry_auth._reference import ImageReference
-from registry_auth._resolver import CredentialResolver
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,7 +70,7 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
     ref = ImageReference.from_fields(args.image, args.tag, args.registry_url)
-    resolver = CredentialResolver.from_config(args.config)
+    resolver = load_resolver(args.config)
     credentials = resolver.resolve(ref)
     if credentials is None:
         if args.json:
@@ -125,7 +125,7 @@ def _cmd_kubelet_plugin(args: argparse.Namespace, out: TextIO) -> int:
     from registry_auth._kubelet import handle_request  # noqa: PLC0415 - only this command
 
     raw = sys.stdin.buffer.read(64 * 1024 + 1)
-    response = handle_request(raw, CredentialResolver.from_config(args.config))
+    response = handle_request(raw, load_resolver(args.config))
     json.dump(response, out)
     out.write("\n")
     return EXIT_OK

@@ -54,9 +54,17 @@ from registry_auth.matching import RegistryPattern
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Config", "find_config_file", "load_config"]
+__all__ = [
+    "Config",
+    "default_cache_dir",
+    "default_entries",
+    "find_config_file",
+    "load_config",
+    "load_resolver",
+]
 
 CONFIG_ENV: Final = "REGISTRY_AUTH_CONFIG"
+CACHE_DIR_ENV: Final = "REGISTRY_AUTH_CACHE_DIR"
 _SECRET_KEY_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
 _REFERENCE_KINDS: Final = ("env", "file", "keyring")
 
@@ -258,6 +266,58 @@ def _warn_if_readable(path: Path, inline: list[str]) -> None:
             ", ".join(inline),
             stat.S_IMODE(mode),
         )
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where short-lived processes (the CLI, the helpers) keep expiring tokens between runs.
+
+    ``$REGISTRY_AUTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/registry-auth``, else
+    ``~/.cache/registry-auth``.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_DIR_ENV):
+        return Path(env[CACHE_DIR_ENV]).expanduser()
+    home = Path(env.get("HOME", "~")).expanduser()
+    return Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "registry-auth"
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util  # noqa: PLC0415 - only the command-line tools need it
+
+    return importlib.util.find_spec(name) is not None
+
+
+def default_entries() -> tuple[ProviderEntry, ...]:
+    """The providers the command-line tools use when there is no configuration file.
+
+    The keyring provider (with the ``keyring`` extra), then automatic ECR tokens (with the
+    ``ecr`` extra). Each answers only for what it holds or for ECR hosts.
+    """
+    entries = []
+    if _has_module("keyring"):
+        entries.append(ProviderEntry(provider="keyring", options={}))
+    if _has_module("boto3"):
+        entries.append(ProviderEntry(provider="ecr", options={}))
+    return tuple(entries)
+
+
+def load_resolver(path: str | os.PathLike[str] | None = None) -> CredentialResolver:
+    """The resolver the command-line tools use, for short-lived processes.
+
+    The configuration file (``path`` or the search order), else :func:`default_entries`. ECR
+    providers that name no cache of their own keep tokens on disk in
+    :func:`default_cache_dir`, so that each run does not fetch a new token.
+    """
+    config = load_config(path)
+    entries = config.entries if config.path is not None else default_entries()
+    cache_dir = str(default_cache_dir())
+    entries = tuple(
+        attrs.evolve(entry, options={**entry.options, "cache_dir": cache_dir})
+        if entry.provider == "ecr" and not {"cache", "cache_dir"} & set(entry.options)
+        else entry
+        for entry in entries
+    )
+    return attrs.evolve(config, entries=entries).resolver()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -24,7 +24,7 @@ import attrs
 
 from registry_auth._errors import InvalidReferenceError
 
-__all__ = ["DOCKER_HUB", "ImageReference"]
+__all__ = ["DOCKER_HUB", "ImageReference", "registry_of_address"]
 
 DOCKER_HUB: Final = "docker.io"
 """The canonical name of Docker Hub's registry."""
@@ -252,6 +252,43 @@ def _parse_registry_url(url: str, name: str) -> tuple[str, str]:
                 text=url,
             )
     return host, directory
+
+
+def registry_of_address(address: str) -> str:
+    """The registry host a Docker "server address" names, as Docker files credentials.
+
+    Docker keys credentials by server address: ``https://index.docker.io/v1/`` for Docker Hub,
+    otherwise a host, ``host:port``, or a URL whose scheme and path are dropped
+    (``https://registry.example.com/v2/`` is ``registry.example.com``). Docker Hub's names all
+    fold to ``docker.io``; other hosts are lowercased.
+
+    >>> registry_of_address("https://index.docker.io/v1/")
+    'docker.io'
+    >>> registry_of_address("https://Registry.Example.com:5000/v2/")
+    'registry.example.com:5000'
+
+    Raises:
+        InvalidReferenceError: the address does not name a registry host (the message does not
+            quote an address that may hold user information).
+    """
+    text = address.strip()
+    lowered = text.lower()
+    for scheme in ("https://", "http://"):
+        if lowered.startswith(scheme):
+            text = text[len(scheme) :]
+            break
+    host = text.partition("/")[0]
+    if "@" in host:
+        raise InvalidReferenceError(
+            "invalid server address: it must not hold user information", text=""
+        )
+    if not host or not _DOMAIN_RE.fullmatch(host):
+        raise InvalidReferenceError(
+            f"invalid server address {address!r}: expected a registry host ({_REGISTRY_RULE})",
+            text=address,
+        )
+    host = host.lower()
+    return DOCKER_HUB if host in _DOCKER_HUB_HOSTS else host
 
 
 @attrs.frozen(kw_only=True, repr=False, cache_hash=True)

@@ -116,6 +116,17 @@ class CredentialResolver:
         logger.debug("no provider has credentials for %s", ref.registry)
         return None
 
+    def resolve_registry(self, registry: str) -> Credentials | None:
+        """Credentials for a whole registry (``host[:port]``), as Docker's helpers are asked.
+
+        Docker asks credential helpers by registry only, never by repository, so routes scoped
+        to a path (``registry.example.com/team``) do not answer here; providers see a reference
+        whose repository is empty.
+        """
+        from registry_auth._reference import ImageReference  # noqa: PLC0415 - cycle-free
+
+        return self.resolve(ImageReference(registry=registry, repository=""))
+
     def invalidate(self, ref: ImageReference) -> None:
         """Tell every provider that could answer for ``ref`` that its credentials were rejected."""
         for provider in self._candidates(ref):

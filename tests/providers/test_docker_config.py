@@ -893,3 +893,17 @@ def test_real_secretservice_helper_in_a_dbus_session(tmp_path):
     assert hub["registry"] == "docker.io"
     assert (quay["username"], quay["password"]) == ("robot+ci", "ss-secret-3")
     assert other is None
+
+
+def test_registry_auths_own_helper_is_never_asked(tmp_path, monkeypatch):
+    """docker-credential-registry-auth answers from these providers: asking it would recurse."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "called"
+    helper = bin_dir / "docker-credential-registry-auth"
+    helper.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    provider = DockerConfigProvider({"credHelpers": {"r.example": "registry-auth"}})
+    assert provider.get_credentials(ImageReference.parse("r.example/app")) is None
+    assert not marker.exists()

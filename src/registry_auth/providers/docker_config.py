@@ -97,6 +97,7 @@ __all__ = ["DockerConfigProvider", "auth_file_search_path"]
 _logger: Final = logging.getLogger("registry_auth.providers.docker_config")
 
 _HELPER_PREFIX: Final = "docker-credential-"
+_OWN_HELPER: Final = "registry-auth"
 
 _HUB_SERVER: Final = "https://index.docker.io/v1/"
 # Keys naming Docker Hub exactly, best first.
@@ -568,6 +569,16 @@ class DockerConfigProvider:
     ) -> Credentials | None:
         program = _HELPER_PREFIX + helper
         server_url = _HUB_SERVER if registry == DOCKER_HUB else ref.registry
+        if helper == _OWN_HELPER:
+            # registry-auth's own helper answers from these very providers: asking it would
+            # run this provider again, without end.
+            _logger.debug(
+                "not asking %s for %s (named in %s): it is registry-auth itself",
+                program,
+                server_url,
+                document.source,
+            )
+            return None
         _logger.debug("asking %s for %s (named in %s)", program, server_url, document.source)
 
         def error(problem: str) -> ProviderError:

@@ -1,0 +1,164 @@
+"""``docker-credential-registry-auth``: registry-auth's providers behind Docker's helper protocol.
+
+Docker (the CLI, docker-py, containerd's CRI plugin through config files) runs
+``docker-credential-<name> <action>`` and talks over stdin and stdout:
+
+- ``get``: stdin is a server address; stdout is ``{"ServerURL", "Username", "Secret"}``, or
+  ``credentials not found in native keychain`` with exit 1;
+- ``store``: stdin is ``{"ServerURL", "Username", "Secret"}``;
+- ``erase``: stdin is a server address;
+- ``list``: stdout is ``{"<server address>": "<username>", ...}``;
+- ``version``: one line.
+
+Every error goes to stdout with exit status 1, as the protocol requires. ``get`` answers from the
+configuration file's providers (ECR tokens come from the on-disk token cache while it is warm, so
+neither boto3 nor docker is imported). ``store``, ``erase`` and ``list`` keep passwords in the
+operating system's keyring (the ``keyring`` extra), under registry-auth's keyring provider.
+
+Docker asks by registry host only, so configuration entries scoped to a path
+(``registry.example.com/team``) never answer here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TextIO
+
+from registry_auth._errors import InvalidReferenceError, ProtocolError, RegistryAuthError
+from registry_auth._reference import registry_of_address
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from registry_auth._resolver import CredentialResolver
+
+__all__ = ["NOT_FOUND", "main", "run"]
+
+NOT_FOUND: Final = "credentials not found in native keychain"
+_MAX_INPUT: Final = 64 * 1024
+_TOKEN_USERNAME: Final = "<token>"  # noqa: S105 - the protocol's marker, not a password
+
+
+class _NotFoundError(Exception):
+    """Nothing is stored for the asked registry (a normal answer, not a failure)."""
+
+
+def _read(stdin: BinaryIO) -> str:
+    raw = stdin.read(_MAX_INPUT + 1)
+    if len(raw) > _MAX_INPUT:
+        raise ProtocolError(f"input is larger than {_MAX_INPUT} bytes")
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ProtocolError("input is not UTF-8") from None
+
+
+def _registry(address: str) -> str:
+    """The registry host the server address on stdin names."""
+    if not address:
+        raise ProtocolError("no server address on stdin")
+    try:
+        return registry_of_address(address)
+    except InvalidReferenceError as exc:
+        raise ProtocolError(exc.message) from None
+
+
+def _get(stdin: BinaryIO, out: TextIO, resolver: Callable[[], CredentialResolver]) -> None:
+    address = _read(stdin)
+    credentials = resolver().resolve_registry(_registry(address))
+    if credentials is None:
+        raise _NotFoundError
+    if credentials.identity_token is not None:
+        username, secret = _TOKEN_USERNAME, credentials.identity_token.reveal()
+    else:
+        username, secret = credentials.username, credentials.password.reveal()
+    json.dump({"ServerURL": address, "Username": username, "Secret": secret}, out)
+    out.write("\n")
+
+
+def _store_payload(stdin: BinaryIO) -> tuple[str, str, str]:
+    try:
+        data: Any = json.loads(_read(stdin) or "null")
+    except ValueError:
+        raise ProtocolError("store expects a JSON object on stdin") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("store expects a JSON object on stdin")
+    fields = [data.get(key) for key in ("ServerURL", "Username", "Secret")]
+    if not all(isinstance(value, str) and value for value in fields):
+        raise ProtocolError("store needs non-empty ServerURL, Username and Secret strings")
+    address, username, secret = fields
+    return str(address), str(username), str(secret)
+
+
+def _keyring_provider() -> Any:
+    from registry_auth.providers.keyring import KeyringProvider  # noqa: PLC0415 - on demand
+
+    return KeyringProvider()
+
+
+def _store(stdin: BinaryIO, out: TextIO) -> None:
+    address, username, secret = _store_payload(stdin)
+    _keyring_provider().store(_registry(address), username, secret)
+
+
+def _erase(stdin: BinaryIO, out: TextIO) -> None:
+    _keyring_provider().erase(_registry(_read(stdin)))
+
+
+def _list(stdin: BinaryIO, out: TextIO) -> None:
+    entries = _keyring_provider().list()
+    json.dump(dict(sorted(entries.items())), out)
+    out.write("\n")
+
+
+def _default_resolver(config: str | None) -> Callable[[], CredentialResolver]:
+    def build() -> CredentialResolver:
+        from registry_auth._config import load_resolver  # noqa: PLC0415 - only for get
+
+        return load_resolver(config)
+
+    return build
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    stdin: BinaryIO,
+    stdout: TextIO,
+    resolver: Callable[[], CredentialResolver] | None = None,
+    config: str | None = None,
+) -> int:
+    """Run one helper action; returns the exit status (0, or 1 with the error on ``stdout``)."""
+    if len(argv) != 1:
+        stdout.write("usage: docker-credential-registry-auth get|store|erase|list|version\n")
+        return 1
+    action = argv[0]
+    try:
+        if action == "get":
+            _get(stdin, stdout, resolver or _default_resolver(config))
+        elif action == "store":
+            _store(stdin, stdout)
+        elif action == "erase":
+            _erase(stdin, stdout)
+        elif action == "list":
+            _list(stdin, stdout)
+        elif action == "version":
+            from registry_auth._version import version  # noqa: PLC0415
+
+            stdout.write(f"docker-credential-registry-auth (registry-auth) {version()}\n")
+        else:
+            stdout.write(f"unknown action {action!r}: use get, store, erase, list or version\n")
+            return 1
+    except _NotFoundError:
+        stdout.write(NOT_FOUND + "\n")
+        return 1
+    except RegistryAuthError as exc:
+        stdout.write(exc.message + "\n")
+        return 1
+    return 0
+
+
+def main() -> None:
+    """Console entry point of ``docker-credential-registry-auth``."""
+    sys.exit(run(sys.argv[1:], stdin=sys.stdin.buffer, stdout=sys.stdout))

@@ -1,0 +1,167 @@
+"""docker-credential-registry-auth, used by the real docker CLI and by docker-py's own client.
+
+The CLI runs the helper named in ``credHelpers`` (or ``credsStore``) of a temporary
+DOCKER_CONFIG, then pulls from the local stack through the stack's dockerd.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.handlers
+import pytest
+from docker.credentials import Store
+
+from registry_auth._config import load_resolver
+from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, LocalStack, SampleImages
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+HELPER = BIN / "docker-credential-registry-auth"
+ECR_HOST = f"{ECR_ACCOUNT}.dkr.ecr.{ECR_REGION}.amazonaws.com"
+
+
+def docker_cli() -> str:
+    found = shutil.which("docker")
+    assert found, "the docker CLI (Debian package docker.io) is not installed"
+    return found
+
+
+@pytest.fixture
+def helper_env(tmp_path, local_stack: LocalStack):
+    """A DOCKER_CONFIG naming our helper, and a registry-auth configuration for the stack."""
+    docker_config = tmp_path / "docker"
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text(
+        json.dumps(
+            {
+                "credHelpers": {
+                    local_stack.private.host: "registry-auth",
+                    ECR_HOST: "registry-auth",
+                },
+                "credsStore": "registry-auth",
+            }
+        )
+    )
+    config = tmp_path / "registry-auth.toml"
+    config.write_text(
+        f'[registries."{local_stack.private.host}"]\n'
+        'provider = "static"\nusername = "alice"\n'
+        'password = { env = "E2E_PRIVATE_PASSWORD" }\n\n'
+        '[registries."docker.io"]\n'
+        'provider = "dockerhub"\nusername = "hubuser"\n'
+        'password = { env = "E2E_HUB_PASSWORD" }\n\n'
+        '[registries."*.dkr.ecr.*.amazonaws.com"]\n'
+        f'provider = "ecr"\nendpoint_url = "{local_stack.moto_endpoint_url}"\n'
+    )
+    return {
+        "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(tmp_path),
+        "DOCKER_CONFIG": str(docker_config),
+        "DOCKER_HOST": local_stack.docker_base_url,
+        "REGISTRY_AUTH_CONFIG": str(config),
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "cache"),
+        "E2E_PRIVATE_PASSWORD": local_stack.private.password("alice"),
+        "E2E_HUB_PASSWORD": local_stack.hub.password("hubuser"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def cli_pull(env, reference):
+    return subprocess.run(
+        [docker_cli(), "pull", reference],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("registry", ["private", "hub", "ecr"])
+def test_docker_cli_pulls_through_the_helper(
+    local_stack, sample_images: SampleImages, helper_env, docker_client, registry
+):
+    pushed = getattr(sample_images, registry)
+    local_stack.forget_images()
+    result = cli_pull(helper_env, pushed.reference)
+    assert result.returncode == 0, result.stderr
+    assert pushed.digest in result.stdout
+    digests = docker_client.api.inspect_image(pushed.reference)["RepoDigests"]
+    assert any(d.endswith(pushed.digest) for d in digests)
+    for secret in ("alice-password", "hubuser-password", "auth-token"):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_docker_cli_without_the_helper_is_refused(local_stack, sample_images, helper_env):
+    """The same pull with an empty DOCKER_CONFIG fails: the credentials came from the helper."""
+    (Path(helper_env["DOCKER_CONFIG"]) / "config.json").write_text("{}")
+    result = cli_pull(helper_env, sample_images.ecr.reference)
+    assert result.returncode != 0
+    assert "no basic auth credentials" in result.stderr
+
+
+def test_docker_py_credential_store_client(local_stack, helper_env, monkeypatch):
+    for name, value in helper_env.items():
+        monkeypatch.setenv(name, value)
+    store = Store("registry-auth", environment=helper_env)
+    answer = store.get(local_stack.private.host)
+    assert answer["Username"] == "alice"
+    assert answer["Secret"] == local_stack.private.password("alice")
+    hub = store.get("https://index.docker.io/v1/")
+    assert hub["Username"] == "hubuser"
+
+
+def _twelve_hours(parsed, **_):
+    for entry in parsed.get("authorizationData", []):
+        entry["expiresAt"] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)
+
+
+def test_get_with_a_warm_cache_imports_neither_boto3_nor_docker(
+    local_stack, helper_env, monkeypatch
+):
+    for name, value in helper_env.items():
+        monkeypatch.setenv(name, value)
+    # Warm the on-disk cache as a first run would, with a token that lives 12 hours (moto
+    # dates its tokens 2015).
+    monkeypatch.setattr(
+        botocore.handlers,
+        "BUILTIN_HANDLERS",
+        [
+            *botocore.handlers.BUILTIN_HANDLERS,
+            ("after-call.ecr.GetAuthorizationToken", _twelve_hours),
+        ],
+    )
+    warm = load_resolver(helper_env["REGISTRY_AUTH_CONFIG"])
+    token = warm.resolve_registry(ECR_HOST)
+    assert token is not None
+    assert list(Path(helper_env["REGISTRY_AUTH_CACHE_DIR"]).iterdir())
+    probe = (
+        "import sys\n"
+        "from registry_auth._credential_helper import run\n"
+        "code = run(['get'], stdin=sys.stdin.buffer, stdout=sys.stdout)\n"
+        "roots = {m.split('.')[0] for m in sys.modules}\n"
+        "sys.stderr.write(repr(sorted(roots & {'boto3', 'botocore', 'docker', 'requests'})))\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=ECR_HOST.encode(),
+        env=helper_env,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stderr == b"[]"
+    answer = json.loads(result.stdout)
+    assert answer["Username"] == "AWS"
+    assert answer["Secret"] == token.password.reveal()

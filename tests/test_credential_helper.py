@@ -1,0 +1,186 @@
+"""docker-credential-registry-auth: the protocol, in process and as the installed executable."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry_auth import CredentialResolver, Credentials, StaticPasswordProvider
+from registry_auth._credential_helper import NOT_FOUND, run
+
+SECRET = "helper-canary-4410"
+
+
+def call(action, stdin=b"", resolver=None):
+    out = io.StringIO()
+    code = run([action], stdin=io.BytesIO(stdin), stdout=out, resolver=resolver)
+    return code, out.getvalue()
+
+
+def static(registry="registry.example.com:5000", **kwargs):
+    provider = StaticPasswordProvider(registry=registry, username="alice", password=SECRET)
+    return lambda: CredentialResolver([provider, *kwargs.get("more", [])])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "registry.example.com:5000",
+        "https://registry.example.com:5000",
+        "https://registry.example.com:5000/v2/",
+        "REGISTRY.example.com:5000",
+    ],
+)
+def test_get_answers_for_every_spelling_of_the_host(address):
+    code, out = call("get", address.encode() + b"\n", static())
+    assert code == 0
+    assert json.loads(out) == {"ServerURL": address, "Username": "alice", "Secret": SECRET}
+
+
+def test_get_docker_hub_under_its_v1_address():
+    code, out = call("get", b"https://index.docker.io/v1/", static(registry=""))
+    assert code == 0
+    assert json.loads(out)["Username"] == "alice"
+
+
+def test_get_not_found_is_the_protocol_message():
+    code, out = call("get", b"quay.io", static())
+    assert (code, out) == (1, NOT_FOUND + "\n")
+
+
+def test_path_scoped_entries_do_not_answer_host_queries():
+    code, _ = call("get", b"registry.example.com:5000", static("registry.example.com:5000/team"))
+    assert code == 1
+
+
+def test_identity_tokens_use_the_token_username():
+    class TokenProvider:
+        name = "tokens"
+
+        def get_credentials(self, ref):
+            return Credentials(
+                username="alice", password="", registry=ref.registry, identity_token=SECRET
+            )
+
+    code, out = call("get", b"r.example", lambda: CredentialResolver([TokenProvider()]))
+    assert code == 0
+    assert json.loads(out) == {"ServerURL": "r.example", "Username": "<token>", "Secret": SECRET}
+
+
+@pytest.mark.parametrize(
+    ("action", "stdin", "message"),
+    [
+        ("get", b"", "no server address"),
+        ("get", b"not a host!", "invalid server address"),
+        ("get", b"https://user:pw@host.example/", "must not hold user information"),
+        ("get", b"\xff\xfe", "not UTF-8"),
+        ("get", b"x" * (64 * 1024 + 1), "larger than"),
+        ("store", b"not json", "JSON object"),
+        ("store", b'{"ServerURL": "r.example"}', "non-empty ServerURL, Username and Secret"),
+        ("frobnicate", b"", "unknown action"),
+    ],
+)
+def test_errors_go_to_stdout_with_exit_1(action, stdin, message):
+    code, out = call(action, stdin, static())
+    assert code == 1
+    assert message in out
+    assert SECRET not in out
+    assert "user:pw" not in out
+
+
+def test_version():
+    code, out = call("version")
+    assert code == 0
+    assert out.startswith("docker-credential-registry-auth (registry-auth) ")
+
+
+def test_usage_without_an_action():
+    out = io.StringIO()
+    assert run([], stdin=io.BytesIO(), stdout=out) == 1
+    assert "usage" in out.getvalue()
+
+
+# -- the installed executable -------------------------------------------------------------------
+
+
+def helper(action, stdin: bytes, env):
+    exe = Path(sys.executable).with_name("docker-credential-registry-auth")
+    return subprocess.run(
+        [str(exe), action], input=stdin, capture_output=True, check=False, timeout=60, env=env
+    )
+
+
+@pytest.fixture
+def env(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[registries."registry.example.com"]\nprovider = "static"\nusername = "alice"\n'
+        'password = { env = "HELPER_TEST_PASSWORD" }\n'
+    )
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "REGISTRY_AUTH_CONFIG": str(config),
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "cache"),
+        "HELPER_TEST_PASSWORD": SECRET,
+    }
+
+
+def test_executable_get(env):
+    result = helper("get", b"https://registry.example.com", env)
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["Secret"] == SECRET
+    assert result.stderr == b""
+
+
+def test_executable_not_found(env):
+    result = helper("get", b"quay.io", env)
+    assert result.returncode == 1
+    assert result.stdout == (NOT_FOUND + "\n").encode()
+
+
+def test_executable_configuration_error_never_shows_a_secret(env, tmp_path):
+    Path(env["REGISTRY_AUTH_CONFIG"]).write_text(
+        f'[registries."r.example"]\nprovider = "static"\nusername = "u"\n'
+        f'password = "{SECRET}"\ncolour = "red"\n'
+    )
+    result = helper("get", b"r.example", env)
+    assert result.returncode == 1
+    assert b"does not accept these options" in result.stdout
+    assert SECRET.encode() not in result.stdout + result.stderr
+    assert b"Traceback" not in result.stdout + result.stderr
+
+
+def test_store_list_get_erase_through_the_keyring(tmp_path):
+    """With no configuration file, the helper keeps what `docker login` stores in the keyring."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
+    payload = {"ServerURL": "https://registry.example.com", "Username": "carol", "Secret": SECRET}
+    stored = helper("store", json.dumps(payload).encode(), env)
+    assert stored.returncode == 0, stored.stdout
+    assert stored.stdout == b""
+    listed = helper("list", b"", env)
+    assert json.loads(listed.stdout) == {"registry.example.com": "carol"}
+    got = helper("get", b"registry.example.com", env)
+    assert got.returncode == 0, got.stdout
+    assert json.loads(got.stdout)["Secret"] == SECRET
+    assert helper("erase", b"https://registry.example.com/", env).returncode == 0
+    gone = helper("get", b"registry.example.com", env)
+    assert (gone.returncode, gone.stdout) == (1, (NOT_FOUND + "\n").encode())
+    assert json.loads(helper("list", b"", env).stdout) == {}
+    # The keyring file holds the secret; nothing else the helper wrote does.
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and SECRET.encode() in path.read_bytes():
+            assert path.parent.name == "python_keyring", path
