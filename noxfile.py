@@ -52,7 +52,16 @@ def e2e(session: nox.Session) -> None:
     if os.geteuid() != 0:
         session.error("end-to-end tests start dockerd and network namespaces: run them as root")
     install(session, "test")
-    session.run("pytest", "-m", "e2e", "tests/e2e", *session.posargs)
+    # The stack is required here: a missing component fails the run instead of skipping tests.
+    session.run(
+        "pytest",
+        "-m",
+        "e2e",
+        "--registry-auth-require-stack",
+        "tests/e2e",
+        "tests/testing",
+        *session.posargs,
+    )
 
 
 @nox.session
@@ -68,6 +77,42 @@ def typecheck(session: nox.Session) -> None:
     """Mypy, strict."""
     install(session, "typecheck", "test")
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; any warning fails the build."""
+    install(session, "docs")
+    site = os.path.join(session.create_tmp(), "site")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--clean",
+        "--site-dir",
+        site,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+@nox.session
+def plugin_example(session: nox.Session) -> None:
+    """The example plugin (examples/ghcr-plugin), installed as a user would, and its tests."""
+    session.install("-e", ".[testing]")
+    session.install("./examples/ghcr-plugin[test]")
+    session.chdir("examples/ghcr-plugin")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against docker-py and the Go ECR helper; see docs/performance.md (root)."""
+    install(session, "test")
+    args = list(session.posargs)
+    if os.geteuid() != 0 and "--only" not in args:
+        session.warn("not root: skipping the pull benchmarks, which start dockerd")
+        args += ["--skip", "pull"]
+    session.run("python", "-m", "benchmarks.run", *args)
 
 
 @nox.session

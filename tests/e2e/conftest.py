@@ -1,8 +1,11 @@
-"""Fixtures for end-to-end tests: one local stack (lab, dockerd, registries, moto) per session.
+"""Fixtures for end-to-end tests, on top of registry-auth's pytest plugin.
 
-The stack needs root and the Debian packages docker.io, docker-registry, apache2-utils and
-iproute2; without them ``LocalStack.start`` raises ``MissingComponentError`` naming the package,
-and every test using these fixtures errors with that message.
+The plugin (``registry_auth.testing.pytest_plugin``) gives ``local_stack`` (one stack per
+session: lab, dockerd, registries, moto's server), ``docker_engine`` and ``local_registry``.
+Without root or the Debian packages docker.io, docker-registry, apache2-utils and iproute2 the
+tests using them are skipped with the reason, unless the run demands the stack
+(``--registry-auth-require-stack`` or ``REGISTRY_AUTH_REQUIRE_STACK=1``): nox's ``e2e`` session
+does, so in CI a missing component fails the run instead.
 """
 
 from __future__ import annotations
@@ -12,14 +15,7 @@ from typing import Any
 
 import pytest
 
-from registry_auth.testing.stack import LocalStack, SampleImages
-
-
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[LocalStack]:
-    """The started stack, with moto's server; stopped (and cleaned up) after the session."""
-    with LocalStack(moto=True) as stack:
-        yield stack
+from registry_auth.testing.stack import DockerDaemon, LocalStack, SampleImages
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +25,9 @@ def sample_images(local_stack: LocalStack) -> SampleImages:
 
 
 @pytest.fixture(scope="session")
-def docker_client(local_stack: LocalStack) -> Iterator[Any]:
+def docker_client(docker_engine: DockerDaemon) -> Iterator[Any]:
     """A docker-py client on the stack's dockerd."""
-    client = local_stack.docker_client()
+    client = docker_engine.client()
     try:
         yield client
     finally:
