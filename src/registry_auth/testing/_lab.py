@@ -119,9 +119,15 @@ class Lab:
         )
 
     def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment of programs inside: ours, less proxies, trusting the lab's CA."""
+        """The environment of programs inside: ours, less proxies, trusting the lab's CA.
+
+        ``REGISTRY_*`` variables are dropped too: docker-registry reads every one of them as a
+        configuration override (``REGISTRY_AUTH_CONFIG`` would become ``auth.config``).
+        """
         env = {
-            key: value for key, value in os.environ.items() if key.upper() not in _DROPPED_VARIABLES
+            key: value
+            for key, value in os.environ.items()
+            if key.upper() not in _DROPPED_VARIABLES and not key.upper().startswith("REGISTRY_")
         }
         env["SSL_CERT_FILE"] = str(self.tls.bundle)
         env.update(extra or {})
