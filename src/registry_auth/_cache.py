@@ -32,13 +32,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import os
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -83,7 +83,12 @@ def identity_digest(*parts: str | None) -> str:
     >>> len(identity_digest("AKIAEXAMPLE"))
     32
     """
-    material = "\x00".join(part or "" for part in parts)
+    return _digest("\x00".join(part or "" for part in parts))
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(material: str) -> str:
+    # Remembered: a provider asks for the same identity on every lookup.
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -371,6 +376,10 @@ class _DiskStore:
             return None
 
     def _write_unlocked(self, data: bytes) -> None:
+        # Imported here: tempfile pulls in shutil, random and the compression modules, which a
+        # process that only reads the cache (a credential helper) never needs.
+        import tempfile  # noqa: PLC0415
+
         fd, temp_name = tempfile.mkstemp(dir=self.directory, prefix=".tokens-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -20,13 +20,16 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from registry_auth._compat import EntryPoint, entry_points
+from registry_auth._compat import entry_points
 from registry_auth._errors import ProviderLoadError
 from registry_auth._provider import CredentialProvider
+
+if TYPE_CHECKING:
+    from registry_auth._compat import EntryPoint
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -41,6 +44,17 @@ DISABLE_AUTOLOAD_ENV: Final = "REGISTRY_AUTH_DISABLE_PLUGIN_AUTOLOAD"
 BLOCK_ENV: Final = "REGISTRY_AUTH_BLOCK_PROVIDERS"
 _OWN_DISTRIBUTION: Final = "registry-auth"
 _SPEC_RE: Final = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", re.ASCII)
+# registry-auth's own entry points, as pyproject.toml declares them (a test checks that the two
+# agree). Built-ins win over plugins of the same name, so load_provider() can load them from this
+# table without scanning every installed distribution: the scan, and importing
+# importlib.metadata, cost more than a credential helper's whole answer.
+_BUILTIN_PROVIDERS: Final = {
+    "static": "registry_auth.providers.static:StaticPasswordProvider",
+    "dockerhub": "registry_auth.providers.dockerhub:DockerHubProvider",
+    "ecr": "registry_auth.providers.ecr:EcrProvider",
+    "docker-config": "registry_auth.providers.docker_config:DockerConfigProvider",
+    "keyring": "registry_auth.providers.keyring:KeyringProvider",
+}
 
 logger = logging.getLogger("registry_auth.plugins")
 
@@ -100,7 +114,7 @@ def _build(
 ) -> CredentialProvider:
     try:
         provider = factory(**options)
-    except TypeError as exc:
+    except (TypeError, AttributeError) as exc:  # an option of the wrong type
         raise ProviderLoadError(
             f"provider {name!r} does not accept these options ({sorted(options)}): "
             f"{_describe_type_error(exc)}",
@@ -117,8 +131,9 @@ def _build(
     return provider
 
 
-def _describe_type_error(exc: TypeError) -> str:
-    # A TypeError from a constructor names arguments, never their values.
+def _describe_type_error(exc: TypeError | AttributeError) -> str:
+    # A TypeError from a constructor names arguments, never their values; an AttributeError,
+    # the type of a value and the attribute it lacks.
     return str(exc).splitlines()[0][:200]
 
 
@@ -215,6 +230,29 @@ def _load_spec(spec: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]  # checked callable just above
 
 
+def _load_builtin(name: str) -> Callable[..., Any]:
+    """Import a built-in provider as its entry point would; fail as discovery reports it."""
+    value = _BUILTIN_PROVIDERS[name]
+    module_name, _, attribute = value.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except Exception as exc:  # noqa: BLE001 - reported as discovery reports a broken plugin
+        from registry_auth._version import version  # noqa: PLC0415 - only on this failure
+
+        error = f"{type(exc).__name__}: {exc}"
+        logger.warning(
+            "credential provider %r from %s failed to load: %s", name, _OWN_DISTRIBUTION, error
+        )
+        raise ProviderLoadError(
+            f"provider {name!r} from {_OWN_DISTRIBUTION} {version()} could not be loaded: {error}",
+            provider=name,
+            distribution=_OWN_DISTRIBUTION,
+        ) from None
+    return target  # type: ignore[no-any-return]  # our own provider classes
+
+
 def load_provider(name: str, *, block: Iterable[str] = (), **options: Any) -> CredentialProvider:
     """Build the provider registered as ``name`` (or given as ``module:attribute``).
 
@@ -234,6 +272,8 @@ def load_provider(name: str, *, block: Iterable[str] = (), **options: Any) -> Cr
         raise ProviderLoadError(f"provider {name!r} is blocked", provider=name)
     if _SPEC_RE.fullmatch(name):
         return _build(name, _load_spec(name), options, None)
+    if name in _BUILTIN_PROVIDERS:
+        return _build(name, _load_builtin(name), options, _OWN_DISTRIBUTION)
     candidates = [info for info in available_providers(include_blocked=True) if info.name == name]
     if not candidates:
         known = ", ".join(info.name for info in available_providers()) or "none"

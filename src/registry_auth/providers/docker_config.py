@@ -80,6 +80,7 @@ import math
 import os
 import re
 import signal
+import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -305,6 +306,8 @@ def _decode_json(raw: bytes) -> tuple[object, str | None]:
     except json.JSONDecodeError as exc:
         # The decoder's message names a position, never the text there.
         return None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
 
 
 def _parse_bytes(raw: bytes, *, path: Path) -> _AuthFile:
@@ -407,7 +410,7 @@ def _read_answer(run: _HelperRun) -> tuple[str, Secret] | str | None:
         return _failure(run)
     try:
         answer = json.loads(run.stdout.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         answer = None
     username = answer.get("Username") if isinstance(answer, dict) else None
     secret = answer.get("Secret") if isinstance(answer, dict) else None
@@ -434,6 +437,15 @@ def _check_timeout(value: object) -> float:
             provider="docker-config",
         )
     return float(value)
+
+
+# What a file says about a (registry, repository) as the reference spells them: the name of
+# the helper to ask, the entry and the credentials built from it, or None. Files are immutable
+# once read (a changed file is read again, with new choices), so each file remembers its choices:
+# a warm lookup is then a dict hit, however many entries the file holds.
+_Choice = str | tuple[_Entry, Credentials] | None
+_Choices = dict[tuple[str, str], _Choice]
+_CHOICES_LIMIT: Final = 4096  # references remembered per file; more are decided each time
 
 
 class DockerConfigProvider:
@@ -468,7 +480,8 @@ class DockerConfigProvider:
             self._document = _parse_document(dict(config), source=_DICT_SOURCE, path=None)
         elif config is not None:
             self._path = Path(config).expanduser()
-        self._cache: dict[Path, tuple[tuple[int, int], _AuthFile]] = {}
+        self._document_choices: _Choices = {}
+        self._cache: dict[Path, tuple[tuple[int, int], _AuthFile, _Choices]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -498,31 +511,61 @@ class DockerConfigProvider:
             ProviderError: a credential helper failed, hung, is missing, or answered nonsense.
         """
         registry = _normalize_host(ref.registry)
-        for document in self._documents():
-            creds = self._lookup(document, ref, registry)
+        for document, choices in self._documents():
+            creds = self._lookup(document, choices, ref, registry)
             if creds is not None:
                 return creds
         _logger.debug("no Docker credentials for %s", ref.registry)
         return None
 
-    def _documents(self) -> Iterator[_AuthFile]:
+    def _documents(self) -> Iterator[tuple[_AuthFile, _Choices]]:
         if self._document is not None:
-            yield self._document
+            yield self._document, self._document_choices
             return
-        for path in self.files():
-            document = self._load(path)
-            if document is not None:
-                yield document
+        paths: tuple[Path, ...]
+        info: os.stat_result | None = None
+        if self._path is not None:
+            # files() with one stat() instead of two: the one that tells a directory from a
+            # file also stamps the file.
+            try:
+                found = os.stat(self._path)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            except OSError:
+                paths = self.files()
+            else:
+                if stat.S_ISDIR(found.st_mode):
+                    paths = (self._path / "config.json",)
+                else:
+                    paths, info = (self._path,), found
+        else:
+            paths = auth_file_search_path()
+        for path in paths:
+            loaded = self._load(path, info)
+            if loaded is not None:
+                yield loaded
 
-    def _load(self, path: Path) -> _AuthFile | None:
+    def _load(self, path: Path, info: os.stat_result | None) -> tuple[_AuthFile, _Choices] | None:
+        """The file at ``path``, parsed again only when its stamp (``info``, if given) changed."""
+        with self._lock:
+            cached = self._cache.get(path)
+        if cached is not None:
+            try:
+                if info is None:
+                    info = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            except OSError:
+                pass  # opening it says why, below
+            else:
+                if cached[0] == (info.st_mtime_ns, info.st_size):
+                    return cached[1], cached[2]
         try:
             with path.open("rb") as file:
                 info = os.fstat(file.fileno())
                 stamp = (info.st_mtime_ns, info.st_size)
-                with self._lock:
-                    cached = self._cache.get(path)
                 if cached is not None and cached[0] == stamp:
-                    return cached[1]
+                    return cached[1], cached[2]
                 raw = file.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
@@ -533,29 +576,48 @@ class DockerConfigProvider:
                 provider=self._name,
             ) from None
         document = _parse_bytes(raw, path=path)
+        choices: _Choices = {}
         with self._lock:
-            self._cache[path] = (stamp, document)
+            self._cache[path] = (stamp, document, choices)
         _logger.debug("read %s", path)
-        return document
+        return document, choices
 
     def _lookup(
-        self, document: _AuthFile, ref: ImageReference, registry: str
+        self, document: _AuthFile, choices: _Choices, ref: ImageReference, registry: str
     ) -> Credentials | None:
-        routes = _registry_level(document.helpers, lambda route: route.key, registry)
-        if routes:
-            return self._ask_helper(routes[0].helper, document, ref, registry)
-        entry = _namespaced(document.entries, registry, ref.repository)
-        if entry is not None:
-            return self._from_entry(entry, document, ref)
-        if document.store is not None:
-            return self._ask_helper(document.store, document, ref, registry)
-        entries = _registry_level(document.entries, lambda entry: entry.key, registry)
-        return self._from_entry(entries[0], document, ref) if entries else None
-
-    def _from_entry(self, entry: _Entry, document: _AuthFile, ref: ImageReference) -> Credentials:
+        key = (ref.registry, ref.repository)
+        try:
+            choice = choices[key]
+        except KeyError:
+            choice = self._choose(document, ref, registry)
+            if len(choices) < _CHOICES_LIMIT:
+                choices[key] = choice
+        if choice is None:
+            return None
+        if isinstance(choice, str):
+            return self._ask_helper(choice, document, ref, registry)
+        entry, credentials = choice
         _logger.debug(
             "credentials for %s from %s, key %r", ref.registry, document.source, entry.key.text
         )
+        return credentials
+
+    def _choose(self, document: _AuthFile, ref: ImageReference, registry: str) -> _Choice:
+        """Where ``document`` keeps ``ref``'s credentials: a helper's name, an entry, or None."""
+        routes = _registry_level(document.helpers, lambda route: route.key, registry)
+        if routes:
+            return routes[0].helper
+        entry = _namespaced(document.entries, registry, ref.repository)
+        if entry is None and document.store is not None:
+            return document.store
+        if entry is None:
+            entries = _registry_level(document.entries, lambda entry: entry.key, registry)
+            if not entries:
+                return None
+            entry = entries[0]
+        return entry, self._from_entry(entry, ref)
+
+    def _from_entry(self, entry: _Entry, ref: ImageReference) -> Credentials:
         return Credentials(
             username=entry.username,
             password=entry.password,

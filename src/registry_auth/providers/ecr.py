@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import importlib.util
 import logging
 import os
@@ -148,6 +149,12 @@ def parse_ecr_host(host: str) -> EcrHost | None:
     """  # noqa: E501 - a doctest line cannot wrap
     if not isinstance(host, str):
         raise TypeError(f"parse_ecr_host takes a str, not {type(host).__name__}")
+    return _parse_ecr_host(host)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_ecr_host(host: str) -> EcrHost | None:
+    """parse_ecr_host(), remembered: a process meets few hosts, and asks about them often."""
     raw = _host_of(host)
     if raw is None or not raw.isascii():
         # Non-ASCII first: str.lower() folds some lookalikes (KELVIN SIGN) into ASCII letters.
@@ -305,6 +312,38 @@ def _host_pattern(text: str) -> RegistryPattern:
 # --- the provider ---------------------------------------------------------------------------
 
 
+_TOKEN_IN_LOG_RE: Final = re.compile(
+    r"""(authorizationToken['"]?\s*[:=]\s*['"]?)[A-Za-z0-9+/=_-]+"""
+)
+# botocore loggers that write whole AWS answers (the token included) at DEBUG.
+_BOTOCORE_BODY_LOGGERS: Final = ("botocore.parsers", "botocore.endpoint", "botocore.hooks")
+
+
+class _TokenLogFilter(logging.Filter):
+    """Masks ECR tokens in botocore's DEBUG records of whole AWS answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot format is left to logging
+            return True
+        if "authorizationToken" in message:
+            record.msg = _TOKEN_IN_LOG_RE.sub(r"\1********", message)
+            record.args = None
+        return True
+
+
+_TOKEN_LOG_FILTER: Final = _TokenLogFilter()
+
+
+def _mask_tokens_in_botocore_logs() -> None:
+    """Keep ECR tokens out of botocore's DEBUG logging of response bodies (idempotent)."""
+    for name in _BOTOCORE_BODY_LOGGERS:
+        target = logging.getLogger(name)
+        if _TOKEN_LOG_FILTER not in target.filters:
+            target.addFilter(_TOKEN_LOG_FILTER)
+
+
 def _load_boto3() -> tuple[Any, Any]:
     """Import boto3 and botocore's Config, or say which extra to install."""
     try:
@@ -315,6 +354,7 @@ def _load_boto3() -> tuple[Any, Any]:
             f"the ecr provider needs boto3, which is not installed; {_EXTRA_HINT}",
             provider=_PROVIDER_NAME,
         ) from exc
+    _mask_tokens_in_botocore_logs()
     return boto3, Config
 
 
@@ -484,6 +524,8 @@ class EcrProvider:
                 registry=ref.registry,
                 provider=_PROVIDER_NAME,
             )
+        if credentials.registry == ref.registry:
+            return credentials  # what evolve() would build: the same values
         return attrs.evolve(credentials, registry=ref.registry)
 
     def invalidate(self, ref: ImageReference) -> None:

@@ -1,0 +1,310 @@
+"""Start-up: ``import registry_auth``, and the credential helper answering from a warm cache.
+
+Every process is started through the virtualenv's own interpreter (``sys.executable`` of the
+environment running the benchmarks, checked to be a real binary, not a pyenv shim).
+
+The credential-helper benchmark runs Docker's ``get`` against Amazon's Go helper
+(``docker-credential-ecr-login``, Debian's amazon-ecr-credential-helper) and ours, both with a
+warm on-disk cache holding the same token. The Go helper only talks to real ECR hosts and has no
+endpoint override, so its cache file is written here in its own format (a JSON file
+``cache.json`` under ``AWS_ECR_CACHE_DIR``: ``{"Registries": {KEY: entry}, "Version": "1.0"}``,
+an entry holding ``AuthorizationToken``, ``RequestedAt``, ``ExpiresAt`` and ``ProxyEndpoint``,
+KEY being ``<region>-<hash of the access key>-<registry id>``); ours is warmed as a first run
+would warm it, fetching the token from a moto server.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import Command, Row, check_real_interpreter, median, time_commands
+
+__all__ = [
+    "ECR_HOST",
+    "go_helper_cache",
+    "go_helper_cache_keys",
+    "heavy_modules_after",
+    "run_helper",
+    "run_import",
+]
+
+SUITE = "startup"
+ACCESS_KEY = "AKIABENCHMARKEXAMPLE"
+SECRET_KEY = "benchmark-secret-key"  # noqa: S105 - a fake AWS key for moto
+ECR_ACCOUNT = "123456789012"
+ECR_REGION = "us-east-1"
+ECR_HOST = f"{ECR_ACCOUNT}.dkr.ecr.{ECR_REGION}.amazonaws.com"
+_HEAVY = ("docker", "boto3", "botocore", "requests", "urllib3")
+
+
+def _base_env(home: Path) -> dict[str, str]:
+    """A small, fixed environment, the same for every contender."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+    }
+    if os.environ.get("PYTHONPATH"):  # comparing against another source tree
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def heavy_modules_after(code: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The heavy top-level modules (docker, boto3, ...) a fresh interpreter holds after ``code``."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & {set(_HEAVY)!r})))"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=None if env is None else dict(env),
+        timeout=120,
+    ).stdout.strip()
+    return [name for name in out.split(",") if name]
+
+
+def run_import(*, runs: int = 40, use_hyperfine: bool = False) -> list[Row]:
+    """``import registry_auth`` against a bare interpreter start."""
+    real = check_real_interpreter()
+    python = sys.executable
+    commands = {
+        "bare": Command((python, "-c", "pass")),
+        "import": Command((python, "-c", "import registry_auth")),
+        "value objects": Command(
+            (python, "-c", "from registry_auth import ImageReference, CredentialResolver")
+        ),
+        "orchestrator": Command((python, "-c", "from registry_auth import ContainerOrchestrator")),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as scratch:
+        env = _base_env(Path(scratch))
+        heavy = heavy_modules_after("import registry_auth", env)
+        heavy_full = heavy_modules_after(
+            "from registry_auth import ContainerOrchestrator, EcrProvider, DockerConfigProvider",
+            env,
+        )
+        times, method = time_commands(commands, runs=runs, env=env, use_hyperfine=use_hyperfine)
+    ms = {name: median(values) * 1000 for name, values in times.items()}
+    details = {"method": method, "runs": runs, "interpreter": python, "real_interpreter": real}
+    return [
+        Row(
+            suite=SUITE,
+            name="import registry_auth",
+            ours=ms["import"],
+            peer=ms["bare"],
+            unit="ms",
+            peer_name="python -c pass",
+            target="<= 1.3x; no docker, no boto3",
+            met=ms["import"] <= 1.3 * ms["bare"] and not heavy,
+            note=f"heavy modules imported: {', '.join(heavy) or 'none'}",
+            details=details,
+        ),
+        Row(
+            suite=SUITE,
+            name="from registry_auth import ImageReference, CredentialResolver",
+            ours=ms["value objects"],
+            peer=ms["bare"],
+            unit="ms",
+            peer_name="python -c pass",
+            note="what using the value objects costs: attrs, re, logging",
+            details=details,
+        ),
+        Row(
+            suite=SUITE,
+            name="from registry_auth import ContainerOrchestrator",
+            ours=ms["orchestrator"],
+            peer=ms["bare"],
+            unit="ms",
+            peer_name="python -c pass",
+            note=(
+                "with EcrProvider and DockerConfigProvider too, heavy modules imported: "
+                f"{', '.join(heavy_full) or 'none'}"
+            ),
+            details=details,
+        ),
+    ]
+
+
+# --- the credential helper ----------------------------------------------------------------------
+
+
+def go_helper_cache_keys(registry_id: str, region: str, access_key: str) -> list[str]:
+    """The keys amazon-ecr-credential-helper files a registry's token under, old and new.
+
+    0.6 (Debian 12) prefixes ``<region>-<base64(access key + MD5 of nothing)>-``, the result of
+    its ``checksum`` (it appends the MD5 of an empty input to the text); later versions use
+    base64(SHA-256) of the account id the credentials report (none, for plain access keys).
+    """
+    legacy = base64.b64encode(access_key.encode() + hashlib.md5(b"").digest()).decode()  # noqa: S324 - its key format
+    current = base64.b64encode(hashlib.sha256(b"").digest()).decode()
+    return [f"{region}-{legacy}-{registry_id}", f"{region}-{current}-{registry_id}"]
+
+
+def go_helper_cache(
+    *, token: str, registry_id: str, region: str, access_key: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The Go helper's ``cache.json`` holding ``token`` (base64 ``AWS:password``), fresh."""
+    entry = {
+        "AuthorizationToken": token,
+        "RequestedAt": now.isoformat(),
+        "ExpiresAt": (now + dt.timedelta(hours=12)).isoformat(),
+        "ProxyEndpoint": f"https://{registry_id}.dkr.ecr.{region}.amazonaws.com",
+    }
+    keys = go_helper_cache_keys(registry_id, region, access_key)
+    return {"Registries": dict.fromkeys(keys, entry), "Version": "1.0"}
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment as the helpers' (for what decides the cache key), then back.
+
+    The token cache files tokens under a digest of the AWS identity, read from ``AWS_*``
+    variables: an ``AWS_PROFILE`` of the caller's would file the token where the helper, run in
+    ``values`` alone, does not look.
+    """
+    saved = dict(os.environ)
+    for name in saved:
+        if name.startswith(("AWS_", "REGISTRY_AUTH_", "DOCKER_")):
+            del os.environ[name]
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _twelve_hours(parsed: dict[str, Any], **_: object) -> None:
+    # moto dates every token 2015-01-01; a real one lives 12 hours.
+    for entry in parsed.get("authorizationData", []):
+        entry["expiresAt"] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)
+
+
+def _warm_our_cache(config: Path, env: Mapping[str, str]) -> str:
+    """Fetch a token through our configuration, as a first run does; the password."""
+    import botocore.handlers  # noqa: PLC0415 - only this benchmark needs AWS
+
+    from registry_auth._config import load_resolver  # noqa: PLC0415
+
+    handlers = botocore.handlers.BUILTIN_HANDLERS
+    hook = ("after-call.ecr.GetAuthorizationToken", _twelve_hours)
+    handlers.append(hook)
+    try:
+        with _environment({k: v for k, v in env.items() if k not in {"PATH", "LANG"}}):
+            credentials = load_resolver(config).resolve_registry(ECR_HOST)
+    finally:
+        handlers.remove(hook)
+    if credentials is None:
+        raise RuntimeError("the ECR provider gave no token while warming the cache")
+    return credentials.password.reveal()
+
+
+def _answer(argv: list[str], env: Mapping[str, str]) -> dict[str, Any]:
+    result = subprocess.run(  # noqa: S603 - the helpers under test
+        argv,
+        input=f"{ECR_HOST}\n".encode(),
+        capture_output=True,
+        env=dict(env),
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv[0]} get failed (exit {result.returncode})")
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
+
+
+def run_helper(*, runs: int = 30) -> list[Row]:
+    """``get`` with a warm cache: docker-credential-ecr-login against ours."""
+    from registry_auth.testing import MotoServer  # noqa: PLC0415 - only this benchmark needs it
+
+    check_real_interpreter()
+    go_helper = shutil.which("docker-credential-ecr-login")
+    if go_helper is None:
+        raise RuntimeError(
+            "docker-credential-ecr-login is not installed (Debian package "
+            "amazon-ecr-credential-helper)"
+        )
+    ours = str(Path(sys.executable).parent / "docker-credential-registry-auth")
+    with tempfile.TemporaryDirectory(prefix="bench-helper-") as scratch:
+        base = Path(scratch)
+        moto = MotoServer(directory=base / "moto")
+        moto.launch()
+        try:
+            moto.wait_ready(60)
+            config = base / "registry-auth.toml"
+            config.write_text(
+                '[registries."*.dkr.ecr.*.amazonaws.com"]\n'
+                f'provider = "ecr"\nendpoint_url = "{moto.endpoint_url}"\n'
+            )
+            env = {
+                **_base_env(base / "home"),
+                "REGISTRY_AUTH_CONFIG": str(config),
+                "REGISTRY_AUTH_CACHE_DIR": str(base / "registry-auth-cache"),
+                "AWS_ECR_CACHE_DIR": str(base / "ecr-login-cache"),
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+            (base / "home").mkdir()
+            password = _warm_our_cache(config, env)
+        finally:
+            moto.stop()  # from here on, only the caches answer
+        token = base64.b64encode(f"AWS:{password}".encode()).decode()
+        cache_dir = base / "ecr-login-cache"
+        cache_dir.mkdir(mode=0o700)
+        (cache_dir / "cache.json").write_text(
+            json.dumps(
+                go_helper_cache(
+                    token=token,
+                    registry_id=ECR_ACCOUNT,
+                    region=ECR_REGION,
+                    access_key=ACCESS_KEY,
+                    now=dt.datetime.now(dt.timezone.utc),
+                )
+            )
+        )
+        for argv in ([go_helper, "get"], [ours, "get"]):
+            answer = _answer(argv, env)
+            if (answer.get("Username"), answer.get("Secret")) != ("AWS", password):
+                raise RuntimeError(f"{argv[0]} did not answer from its warm cache")
+        host = f"{ECR_HOST}\n".encode()
+        commands = {
+            "go": Command((go_helper, "get"), stdin=host),
+            "ours": Command((ours, "get"), stdin=host),
+            "bare": Command((sys.executable, "-c", "pass")),
+        }
+        times, method = time_commands(commands, runs=runs, env=env)
+    ms = {name: median(values) * 1000 for name, values in times.items()}
+    details = {"method": method, "runs": runs, "bare_python_ms": ms["bare"]}
+    return [
+        Row(
+            suite=SUITE,
+            name="credential helper get, warm cache (ECR)",
+            ours=ms["ours"],
+            peer=ms["go"],
+            unit="ms",
+            peer_name="docker-credential-ecr-login 0.6 (Go)",
+            target="<= 2x",
+            met=ms["ours"] <= 2 * ms["go"],
+            note=(
+                f"a bare `python -c pass` takes {ms['bare']:.1f} ms here, "
+                f"{ms['bare'] / ms['go']:.2f}x the Go helper"
+            ),
+            details=details,
+        ),
+    ]
