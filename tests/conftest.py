@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 import registry_auth
+from tests import canary
 
 PLUGINS = Path(__file__).parent / "plugins"
+
+
+def pytest_configure(config):
+    """Every run is watched by the secret-leak canary (tests/canary.py; fixture canary_secret)."""
+    canary.install(config)
 
 
 @pytest.fixture(autouse=True)

@@ -409,3 +409,15 @@ def test_redact_masks_every_secret_longest_first():
 )
 def test_wanted_platform(text, platform):
     assert wanted_platform(text) == platform
+
+
+def test_redact_masks_secrets_where_they_stand_alone():
+    from registry_auth import Secret
+    from registry_auth._pull_errors import redact
+
+    assert redact("user x said x", [Secret("x")]) == "user ******** said ********"
+    assert redact("unexpected", [Secret("x")]) == "unexpected"
+    assert redact("pw=hunter2-long; again (hunter2-long)", [Secret("hunter2-long")]) == (
+        "pw=********; again (********)"
+    )
+    assert redact("a p@ss! b", [Secret("p@ss!")]) == "a ******** b"

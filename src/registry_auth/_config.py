@@ -160,9 +160,11 @@ def _resolve_reference(
     if kind == "file":
         try:
             return Secret(Path(target).expanduser().read_text(encoding="utf-8").rstrip("\r\n"))
-        except OSError as exc:
+        except (OSError, RuntimeError, ValueError) as exc:
+            # RuntimeError: an unknown ~user; ValueError: a NUL in the path, or not UTF-8.
+            reason = exc.strerror if isinstance(exc, OSError) else None
             raise _fail(
-                path, f"{where}: cannot read secret file {target}: {exc.strerror}"
+                path, f"{where}: cannot read secret file {target!r}: {reason or type(exc).__name__}"
             ) from None
     user = value.get("username", username)
     if not isinstance(user, str) or not user:

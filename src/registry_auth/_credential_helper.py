@@ -80,7 +80,7 @@ def _get(stdin: BinaryIO, out: TextIO, resolver: Callable[[], CredentialResolver
 def _store_payload(stdin: BinaryIO) -> tuple[str, str, str]:
     try:
         data: Any = json.loads(_read(stdin) or "null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         raise ProtocolError("store expects a JSON object on stdin") from None
     if not isinstance(data, dict):
         raise ProtocolError("store expects a JSON object on stdin")

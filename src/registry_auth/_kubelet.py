@@ -58,7 +58,7 @@ def _parse_request(raw: bytes) -> str:
         raise ProtocolError(f"request is larger than {_MAX_REQUEST_BYTES} bytes")
     try:
         data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
         raise ProtocolError(f"request is not JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ProtocolError("request is not a JSON object")

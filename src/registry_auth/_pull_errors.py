@@ -284,10 +284,16 @@ def classify_exception(
 
 
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with every occurrence of each secret's value replaced by a mask."""
+    """``text`` with each secret's value replaced by a mask where it stands as a token.
+
+    An occurrence inside a longer run of letters and digits is not the secret being echoed but
+    a coincidence (password ``x`` in "unexpected", ``registry`` in "myregistry.example.com");
+    masking it would mangle the message and show the password by the gap it leaves.
+    """
     values = sorted({s.reveal() for s in secrets if s.reveal()}, key=len, reverse=True)
     for value in values:
-        text = text.replace(value, _REDACTED)
+        alone = re.compile(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])")
+        text = alone.sub(_REDACTED, text)
     return text
 
 

@@ -1,0 +1,160 @@
+"""The secret-leak canary can fail a run: pytest runs on small test files, in a subprocess.
+
+Each run gets a secret made here at random, which this run does not know (so what the inner run
+leaks on purpose is no leak of this one).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests import canary
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CONFTEST = (
+    "from tests import canary\n\n\ndef pytest_configure(config):\n    canary.install(config)\n"
+)
+
+
+def run_pytest(tmp_path: Path, body: str) -> tuple[int, str, str]:
+    """Run pytest on a test file holding ``body`` (which may use ``SECRET``); the secret too."""
+    secret = f"{canary.MARK}-inner-{secrets.token_hex(6)}"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "conftest.py").write_text(CONFTEST)
+    (project / "test_inner.py").write_text(f"SECRET = {secret!r}\n\n" + textwrap.dedent(body))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'basetemp'}",
+            f"--rootdir={project}",
+            str(project),
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr, secret
+
+
+def test_a_secret_in_a_log_record_fails_the_run(tmp_path):
+    code, output, secret = run_pytest(
+        tmp_path,
+        """
+        import logging
+
+        def test_logs_it():
+            logging.getLogger("some.library").debug("token is %s", SECRET)
+        """,
+    )
+    assert code == 1, output
+    assert "1 passed" in output  # the test itself passed: the canary failed the run
+    assert "secret-leak canary" in output
+    assert "log record of 'some.library' (DEBUG)" in output
+    assert "test_inner.py::test_logs_it" in output
+    assert secret not in output  # the report masks what it found
+
+
+def test_a_base64_encoded_secret_in_a_traceback_fails_the_run(tmp_path):
+    code, output, secret = run_pytest(
+        tmp_path,
+        """
+        import base64
+        import logging
+
+        def test_logs_an_exception():
+            auth = base64.b64encode(f"AWS:{SECRET}".encode()).decode()
+            try:
+                raise RuntimeError(f"bad answer {{'authorizationToken': {auth!r}}}")
+            except RuntimeError:
+                logging.getLogger("other").exception("refresh failed")
+        """,
+    )
+    assert code == 1, output
+    assert "log record of 'other' (ERROR)" in output
+    assert base64.b64encode(f"AWS:{secret}".encode()).decode() not in output
+
+
+def test_a_secret_in_a_file_fails_the_run_unless_it_is_a_private_secret_file(tmp_path):
+    code, output, _ = run_pytest(
+        tmp_path,
+        """
+        import base64
+        import subprocess
+
+        def test_writes_files(tmp_path):
+            # Written by another process (as the CLI would): scanned at the end of the run.
+            subprocess.run(["sh", "-c", f'echo "{SECRET}" > "$0"', str(tmp_path / "out.log")], check=True)
+            encoded = base64.b64encode(SECRET.encode()).decode()
+            for name, mode in [("tokens.json", 0o600), ("shared", 0o644)]:
+                directory = tmp_path / name.replace(".", "-")
+                directory.mkdir()
+                subprocess.run(["sh", "-c", f'echo "{encoded}" > "$0"', str(directory / "tokens.json")], check=True)
+                (directory / "tokens.json").chmod(mode)
+            # Written by the test itself: an input, as a fixture's config.json is.
+            (tmp_path / "input.json").write_text(SECRET)
+        """,
+    )
+    assert code == 1, output
+    assert "out.log (mode 0644)" in output
+    assert "shared/tokens.json (mode 0644)" in output
+    assert "tokens-json/tokens.json" not in output  # 0600 and meant for secrets
+    assert "input.json" not in output
+
+
+def test_a_clean_run_passes(tmp_path):
+    code, output, _ = run_pytest(
+        tmp_path,
+        """
+        import logging
+
+        from registry_auth import Secret
+
+        def test_keeps_it(tmp_path, canary_secret):
+            logging.getLogger("registry_auth").debug("using %r and %s", Secret(SECRET), Secret(canary_secret))
+        """,
+    )
+    assert code == 0, output
+    assert "secret-leak canary" not in output
+
+
+def test_literals_with_the_mark_are_collected(tmp_path):
+    source = tmp_path / "sample.py"
+    source.write_text('A = "pw-canary-12345"\nB = "no mark here"\nC = "a canary with spaces"\n')
+    assert canary.literals_in(source) == {"pw-canary-12345"}
+
+
+def test_botocore_debug_logging_does_not_show_ecr_tokens():
+    probe = textwrap.dedent(
+        """
+        import logging, os
+        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                          AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+        logging.basicConfig(level=logging.DEBUG)
+        from moto import mock_aws
+        from registry_auth import EcrProvider, ImageReference
+        with mock_aws():
+            EcrProvider().get_credentials(
+                ImageReference.parse("123456789012.dkr.ecr.us-east-1.amazonaws.com/app")
+            )
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    token = base64.b64encode(b"AWS:123456789012-auth-token").decode()
+    assert token not in result.stderr
