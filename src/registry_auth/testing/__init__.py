@@ -13,6 +13,10 @@ Unit tests, no engine and no root:
   (:mod:`registry_auth.testing.fake_docker`): a docker client double with a scripted registry
   and engine; it records each pull and the auth config it sent, and fails in each way a real
   engine does.
+- :class:`FaultProxy` (:mod:`registry_auth.testing.faults`): a loopback proxy that injects
+  resets, error answers, stalls, delays and untrusted certificates in front of a registry or
+  an AWS endpoint, with :class:`Forward`, :class:`Respond`, :class:`Reset`, :class:`Stall`
+  and :class:`TlsIdentity`.
 - :class:`FrozenClock` (:mod:`registry_auth.testing.clock`): a clock that moves when told, for
   ``TokenCache(clock=...)``, ``EcrProvider(clock=...)`` and the orchestrator's
   ``clock=``/``sleep=``.
@@ -51,6 +55,14 @@ if TYPE_CHECKING:
     from registry_auth.testing.contract import ProviderContractTests, lookalike_references
     from registry_auth.testing.entry_points import ProviderEntryPoints
     from registry_auth.testing.fake_docker import FakeDocker, FakeFailure, RecordedPull
+    from registry_auth.testing.faults import (
+        FaultProxy,
+        Forward,
+        Reset,
+        Respond,
+        Stall,
+        TlsIdentity,
+    )
     from registry_auth.testing.stack import (
         DEFAULT_USERS,
         ECR_ACCOUNT,
@@ -85,6 +97,8 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "ECR_REGION",
     "FakeDocker",
     "FakeFailure",
+    "FaultProxy",
+    "Forward",
     "FrozenClock",
     "Image",
     "ImageIndex",
@@ -99,8 +113,12 @@ __all__ = [  # noqa: RUF022 - plain sorted order, checked by a test
     "RecordedPull",
     "Registry",
     "RegistryRequest",
+    "Reset",
+    "Respond",
     "SampleImages",
     "StackError",
+    "Stall",
+    "TlsIdentity",
     "TokenRequest",
     "credentials",
     "image_references",
@@ -114,6 +132,10 @@ _MODULES: Final[dict[str, str]] = {
     "FakeFailure": "registry_auth.testing.fake_docker",
     "RecordedPull": "registry_auth.testing.fake_docker",
     "FrozenClock": "registry_auth.testing.clock",
+    **dict.fromkeys(
+        ["FaultProxy", "Forward", "Reset", "Respond", "Stall", "TlsIdentity"],
+        "registry_auth.testing.faults",
+    ),
     "ProviderContractTests": "registry_auth.testing.contract",
     "lookalike_references": "registry_auth.testing.contract",
     "ProviderEntryPoints": "registry_auth.testing.entry_points",
