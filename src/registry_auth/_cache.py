@@ -49,6 +49,7 @@ import attrs
 
 from registry_auth._credentials import Credentials
 from registry_auth._errors import ConfigurationError, RegistryAuthError, TokenFetchError
+from registry_auth._files import PRIVATE_FILE_MODE, write_private_file
 
 if sys.platform != "win32":
     import fcntl
@@ -65,7 +66,6 @@ _LOCK_NAME: Final = "tokens.lock"
 _FORMAT: Final = "registry-auth/token-cache"
 _VERSION: Final = 1
 _DIR_MODE: Final = 0o700
-_FILE_MODE: Final = 0o600
 
 
 def _utc_now() -> dt.datetime:
@@ -376,31 +376,11 @@ class _DiskStore:
             return None
 
     def _write_unlocked(self, data: bytes) -> None:
-        # Imported here: tempfile pulls in shutil, random and the compression modules, which a
-        # process that only reads the cache (a credential helper) never needs.
-        import tempfile  # noqa: PLC0415
-
-        fd, temp_name = tempfile.mkstemp(dir=self.directory, prefix=".tokens-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), _FILE_MODE)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private_file(self.file, data)
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             if sys.platform != "win32":
                 fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

@@ -37,7 +37,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -46,6 +45,7 @@ import attrs
 
 from registry_auth._compat import tomllib
 from registry_auth._errors import ConfigurationError
+from registry_auth._files import write_private_file
 
 if sys.platform != "win32":  # pragma: no branch - POSIX only, like the token cache
     import fcntl
@@ -58,7 +58,6 @@ __all__ = [
     "set_registry_entry",
 ]
 
-_FILE_MODE: Final = 0o600
 _DIR_MODE: Final = 0o700
 _REGISTRIES: Final = "registries"
 # Tables this deep or shallower get a [header]; deeper ones are written inline. Two levels
@@ -361,29 +360,7 @@ def _read(path: Path) -> str | None:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``: mode 0600, the previous owner kept, all or nothing."""
-    try:
-        previous = os.stat(path)
-    except FileNotFoundError:
-        previous = None
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            os.fchmod(handle.fileno(), _FILE_MODE)
-            if previous is not None and os.geteuid() == 0:
-                os.fchown(handle.fileno(), previous.st_uid, previous.st_gid)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_private_file(path, text.encode("utf-8"), keep_owner=True)
 
 
 def _edit_entry(
