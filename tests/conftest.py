@@ -59,3 +59,18 @@ def installed_plugins(tmp_path_factory):
         env={**os.environ, "PIP_NO_INPUT": "1"},
     )
     return target
+
+
+@pytest.fixture
+def plaintext_keyring(tmp_path, monkeypatch):
+    """keyrings.alt's file backend, storing under a temporary XDG_DATA_HOME."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    previous = keyring.get_keyring()
+    backend = PlaintextKeyring()
+    keyring.set_keyring(backend)
+    yield keyring
+    keyring.set_keyring(previous)
+    assert str(tmp_path) in backend.file_path

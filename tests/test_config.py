@@ -162,21 +162,6 @@ def test_inline_secret_in_a_readable_file_warns(tmp_path, caplog):
     assert resolver.resolve(ref("r.example/x")).password.reveal() == "inline-canary-78"
 
 
-@pytest.fixture
-def plaintext_keyring(tmp_path, monkeypatch):
-    """keyrings.alt's file backend, storing under a temporary XDG_DATA_HOME."""
-    import keyring
-    from keyrings.alt.file import PlaintextKeyring
-
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    previous = keyring.get_keyring()
-    backend = PlaintextKeyring()
-    keyring.set_keyring(backend)
-    yield keyring
-    keyring.set_keyring(previous)
-    assert str(tmp_path) in backend.file_path
-
-
 def test_keyring_reference(tmp_path, plaintext_keyring):
     plaintext_keyring.set_password("r.example", "alice", "kr-secret")
     path = write(

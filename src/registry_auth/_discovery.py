@@ -151,39 +151,29 @@ def _info_for(entry_point: EntryPoint) -> ProviderInfo:
     dist_name = dist.metadata["Name"] if dist is not None else None
     version = dist.version if dist is not None else None
     builtin = dist_name is not None and dist_name.lower().replace("_", "-") == _OWN_DISTRIBUTION
+    factory: Callable[..., Any] | None = None
     try:
-        factory = entry_point.load()
+        loaded = entry_point.load()
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not raised
-        error = f"{type(exc).__name__}: {exc}"
+        error: str | None = f"{type(exc).__name__}: {exc}"
         logger.warning(
             "credential provider %r from %s failed to load: %s",
             entry_point.name,
             dist_name or entry_point.value,
             error,
         )
-        return ProviderInfo(
-            name=entry_point.name,
-            value=entry_point.value,
-            distribution=dist_name,
-            version=version,
-            builtin=builtin,
-            error=error,
-        )
-    if not callable(factory):
-        return ProviderInfo(
-            name=entry_point.name,
-            value=entry_point.value,
-            distribution=dist_name,
-            version=version,
-            builtin=builtin,
-            error=f"TypeError: {entry_point.value} is a {type(factory).__name__}, not a callable",
-        )
+    else:
+        if callable(loaded):
+            factory, error = loaded, None
+        else:
+            error = f"TypeError: {entry_point.value} is a {type(loaded).__name__}, not a callable"
     return ProviderInfo(
         name=entry_point.name,
         value=entry_point.value,
         distribution=dist_name,
         version=version,
         builtin=builtin,
+        error=error,
         factory=factory,
     )
 

@@ -19,6 +19,7 @@ from registry_auth import (
 )
 from registry_auth.providers import docker_config
 from registry_auth.providers.docker_config import DockerConfigProvider, auth_file_search_path
+from tests.providers._dbus import session_env
 
 DATA = Path(__file__).parent / "data"
 HUB_URL = "https://index.docker.io/v1/"
@@ -823,24 +824,6 @@ def test_real_pass_helper(tmp_path, monkeypatch):
         assert provider.get_credentials(ref("other.example/app")) is None
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, timeout=30)
-
-
-def session_env(tmp_path, **extra):
-    """A clean environment for a D-Bus session whose keyring files land under tmp_path."""
-    home = tmp_path / "session-home"
-    runtime = tmp_path / "session-run"
-    for directory in (home, runtime):
-        directory.mkdir(mode=0o700)
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "LANG": "C.UTF-8",
-        **extra,
-    }
 
 
 def test_real_secretservice_helper_in_a_dbus_session(tmp_path):

@@ -1,6 +1,5 @@
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from registry_auth import (
     Secret,
 )
 from registry_auth.providers.keyring import KeyringProvider, registry_name
+from tests.providers._dbus import session_env
 
 DATA = Path(__file__).parent / "data"
 CANARY = "canary-kr-9b2c"  # appears in no message, repr or log line
@@ -23,21 +23,6 @@ CANARY = "canary-kr-9b2c"  # appears in no message, repr or log line
 
 def ref(text):
     return ImageReference.parse(text)
-
-
-@pytest.fixture
-def plaintext_keyring(tmp_path, monkeypatch):
-    """keyrings.alt's file backend, storing under a temporary XDG_DATA_HOME."""
-    import keyring
-    from keyrings.alt.file import PlaintextKeyring
-
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    previous = keyring.get_keyring()
-    backend = PlaintextKeyring()
-    keyring.set_keyring(backend)
-    yield keyring
-    keyring.set_keyring(previous)
-    assert str(tmp_path) in backend.file_path
 
 
 @pytest.fixture
@@ -356,24 +341,6 @@ def test_no_secret_in_repr_or_logs(plaintext_keyring, caplog):
 
 
 # --- The Secret Service backend, in a D-Bus session with gnome-keyring --------------------------
-
-
-def session_env(tmp_path, **extra):
-    """A clean environment for a D-Bus session whose keyring files land under tmp_path."""
-    home = tmp_path / "session-home"
-    runtime = tmp_path / "session-run"
-    for directory in (home, runtime):
-        directory.mkdir(mode=0o700)
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "LANG": "C.UTF-8",
-        **extra,
-    }
 
 
 def test_secret_service_backend_in_a_dbus_session(tmp_path):
