@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -49,7 +48,7 @@ import attrs
 
 from registry_auth._credentials import Credentials
 from registry_auth._errors import ConfigurationError, RegistryAuthError, TokenFetchError
-from registry_auth._files import PRIVATE_FILE_MODE, write_private_file
+from registry_auth._files import PRIVATE_FILE_MODE, private_directory_problem, write_private_file
 
 if sys.platform != "win32":
     import fcntl
@@ -65,7 +64,6 @@ _FILE_NAME: Final = "tokens.json"
 _LOCK_NAME: Final = "tokens.lock"
 _FORMAT: Final = "registry-auth/token-cache"
 _VERSION: Final = 1
-_DIR_MODE: Final = 0o700
 
 
 def _utc_now() -> dt.datetime:
@@ -411,23 +409,9 @@ class _DiskStore:
             return True
 
     def _make_private_directory(self) -> None:
-        if sys.platform == "win32":  # pragma: no cover - POSIX permissions only
-            raise _UnsafeDirectoryError("the on-disk token cache needs a POSIX system")
-        try:
-            self.directory.mkdir(mode=_DIR_MODE, parents=True)
-        except FileExistsError:
-            pass
-        else:
-            os.chmod(self.directory, _DIR_MODE)  # mkdir's mode is filtered by the umask
-        info = os.stat(self.directory, follow_symlinks=False)
-        if not stat.S_ISDIR(info.st_mode):
-            raise _UnsafeDirectoryError("it is not a directory")
-        if info.st_uid != os.geteuid():
-            raise _UnsafeDirectoryError("it belongs to another user")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise _UnsafeDirectoryError(
-                f"its mode is {stat.S_IMODE(info.st_mode):04o}; it must be 0700"
-            )
+        problem = private_directory_problem(self.directory)
+        if problem is not None:
+            raise _UnsafeDirectoryError(problem)
 
     def _give_up(self, what: str, exc: OSError) -> None:
         with self._guard:
@@ -493,6 +477,11 @@ class TokenCache:
     def path(self) -> Path | None:
         """The directory tokens are persisted in, or None for a memory-only cache."""
         return None if self._disk is None else self._disk.directory
+
+    @property
+    def file(self) -> Path | None:
+        """The file tokens are persisted in, or None for a memory-only cache."""
+        return None if self._disk is None else self._disk.file
 
     @property
     def persistent(self) -> bool:

@@ -48,6 +48,7 @@ from registry_auth._compat import tomllib
 from registry_auth._credentials import Secret
 from registry_auth._discovery import load_provider
 from registry_auth._errors import ConfigurationError, ProviderLoadError
+from registry_auth._locations import cache_dir, config_candidates
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import RegistryPattern
 
@@ -61,10 +62,9 @@ __all__ = [
     "find_config_file",
     "load_config",
     "load_resolver",
+    "load_tool_config",
 ]
 
-CONFIG_ENV: Final = "REGISTRY_AUTH_CONFIG"
-CACHE_DIR_ENV: Final = "REGISTRY_AUTH_CACHE_DIR"
 _SECRET_KEY_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
 _REFERENCE_KINDS: Final = ("env", "file", "keyring")
 
@@ -73,14 +73,9 @@ logger = logging.getLogger("registry_auth.config")
 
 def config_search_path(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
     """The places the configuration file is looked for, in order (after an explicit path)."""
-    env = os.environ if environ is None else environ
-    paths: list[Path] = []
-    if env.get(CONFIG_ENV):
-        paths.append(Path(env[CONFIG_ENV]).expanduser())
-    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    paths.append(Path(xdg) / "registry-auth" / "config.toml")
-    paths.append(Path("/etc/registry-auth/config.toml"))
-    return tuple(paths)
+    return tuple(
+        Path(path) for path in config_candidates(os.environ if environ is None else environ)
+    )
 
 
 def find_config_file(environ: Mapping[str, str] | None = None) -> Path | None:
@@ -106,6 +101,9 @@ class Config:
 
     path: Path | None
     entries: tuple[ProviderEntry, ...] = ()
+    secret_sources: tuple[tuple[str, str], ...] = ()
+    """The secret references resolved while reading the file, as ``(kind, target)`` pairs:
+    ``("env", "NAME")``, ``("file", "/expanded/path")``, ``("keyring", "service")``."""
 
     def resolver(self) -> CredentialResolver:
         """Build the providers and a resolver over them.
@@ -138,7 +136,12 @@ def _fail(path: Path | None, message: str, **context: str | None) -> Configurati
 
 
 def _resolve_reference(
-    value: Mapping[str, Any], *, username: object, path: Path | None, where: str
+    value: Mapping[str, Any],
+    *,
+    username: object,
+    path: Path | None,
+    where: str,
+    sources: list[tuple[str, str]],
 ) -> Secret:
     kinds = [kind for kind in _REFERENCE_KINDS if kind in value]
     extra = set(value) - {*_REFERENCE_KINDS, "username"}
@@ -152,6 +155,7 @@ def _resolve_reference(
     target = value[kind]
     if not isinstance(target, str) or not target:
         raise _fail(path, f"{where}: {kind} must be a non-empty string")
+    sources.append((kind, os.path.expanduser(target) if kind == "file" else target))
     if kind == "env":
         secret = os.environ.get(target)
         if secret is None:
@@ -193,7 +197,12 @@ def _keyring_secret(service: str, username: str, *, path: Path | None, where: st
 
 
 def _options(
-    raw: Mapping[str, Any], *, path: Path | None, where: str, inline: list[str]
+    raw: Mapping[str, Any],
+    *,
+    path: Path | None,
+    where: str,
+    inline: list[str],
+    sources: list[tuple[str, str]],
 ) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in raw.items():
@@ -202,7 +211,7 @@ def _options(
         here = f"{where}.{key}"
         if isinstance(value, dict) and any(kind in value for kind in _REFERENCE_KINDS):
             options[key] = _resolve_reference(
-                value, username=raw.get("username"), path=path, where=here
+                value, username=raw.get("username"), path=path, where=here, sources=sources
             )
         elif isinstance(value, str) and _SECRET_KEY_RE.search(key):
             inline.append(here)
@@ -226,6 +235,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         raise _fail(path, f"unsupported configuration version {version!r} (this is version 1)")
     entries: list[ProviderEntry] = []
     inline: list[str] = []
+    sources: list[tuple[str, str]] = []
     registries = data.get("registries", {})
     if not isinstance(registries, dict):
         raise _fail(path, "registries must be a table of pattern = { provider = ... }")
@@ -237,7 +247,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
             pattern = RegistryPattern.parse(key)
         except ConfigurationError as exc:
             raise _fail(path, f"{where}: {exc.message}", registry=key) from None
-        options = _options(raw, path=path, where=where, inline=inline)
+        options = _options(raw, path=path, where=where, inline=inline, sources=sources)
         if raw["provider"] == "static":
             options.setdefault("registry", key)
         entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
@@ -248,11 +258,11 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         where = f"providers[{index}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("provider"), str):
             raise _fail(path, f'{where}: needs provider = "<name>"')
-        options = _options(raw, path=path, where=where, inline=inline)
+        options = _options(raw, path=path, where=where, inline=inline, sources=sources)
         entries.append(ProviderEntry(provider=raw["provider"], options=options))
     if inline and path is not None:
         _warn_if_readable(path, inline)
-    return Config(path=path, entries=tuple(entries))
+    return Config(path=path, entries=tuple(entries), secret_sources=tuple(sources))
 
 
 def _warn_if_readable(path: Path, inline: list[str]) -> None:
@@ -276,11 +286,7 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     ``$REGISTRY_AUTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/registry-auth``, else
     ``~/.cache/registry-auth``.
     """
-    env = os.environ if environ is None else environ
-    if env.get(CACHE_DIR_ENV):
-        return Path(env[CACHE_DIR_ENV]).expanduser()
-    home = Path(env.get("HOME", "~")).expanduser()
-    return Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "registry-auth"
+    return Path(cache_dir(os.environ if environ is None else environ))
 
 
 def _has_module(name: str) -> bool:
@@ -303,8 +309,8 @@ def default_entries() -> tuple[ProviderEntry, ...]:
     return tuple(entries)
 
 
-def load_resolver(path: str | os.PathLike[str] | None = None) -> CredentialResolver:
-    """The resolver the command-line tools use, for short-lived processes.
+def load_tool_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration the command-line tools use, for short-lived processes.
 
     The configuration file (``path`` or the search order), else :func:`default_entries`. ECR
     providers that name no cache of their own keep tokens on disk in
@@ -312,14 +318,19 @@ def load_resolver(path: str | os.PathLike[str] | None = None) -> CredentialResol
     """
     config = load_config(path)
     entries = config.entries if config.path is not None else default_entries()
-    cache_dir = str(default_cache_dir())
+    token_dir = str(default_cache_dir())
     entries = tuple(
-        attrs.evolve(entry, options={**entry.options, "cache_dir": cache_dir})
+        attrs.evolve(entry, options={**entry.options, "cache_dir": token_dir})
         if entry.provider == "ecr" and not {"cache", "cache_dir"} & set(entry.options)
         else entry
         for entry in entries
     )
-    return attrs.evolve(config, entries=entries).resolver()
+    return attrs.evolve(config, entries=entries)
+
+
+def load_resolver(path: str | os.PathLike[str] | None = None) -> CredentialResolver:
+    """The resolver over :func:`load_tool_config`'s providers."""
+    return load_tool_config(path).resolver()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -4,11 +4,43 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import sys
 from pathlib import Path
 
-__all__ = ["PRIVATE_FILE_MODE", "write_private_file"]
+__all__ = [
+    "PRIVATE_DIR_MODE",
+    "PRIVATE_FILE_MODE",
+    "private_directory_problem",
+    "write_private_file",
+]
 
 PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_directory_problem(path: Path) -> str | None:
+    """Create ``path`` (mode 0700) if missing; say why it is not private to this user, if not.
+
+    Raises:
+        OSError: the directory cannot be created or examined.
+    """
+    if sys.platform == "win32":  # pragma: no cover - POSIX permissions only
+        return "private directories need a POSIX system"
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True)
+    except FileExistsError:
+        pass
+    else:
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    info = os.stat(path, follow_symlinks=False)
+    if not stat.S_ISDIR(info.st_mode):
+        return "it is not a directory"
+    if info.st_uid != os.geteuid():
+        return "it belongs to another user"
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        return f"its mode is {stat.S_IMODE(info.st_mode):04o}; it must be 0700"
+    return None
 
 
 def write_private_file(path: Path, data: bytes, *, keep_owner: bool = False) -> None:

@@ -10,14 +10,17 @@ import datetime as dt
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import botocore.handlers
 import pytest
 from docker.credentials import Store
 
+from registry_auth import ImageReference, _ready
 from registry_auth._config import load_resolver
 from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, LocalStack, SampleImages
 
@@ -165,3 +168,66 @@ def test_get_with_a_warm_cache_imports_neither_boto3_nor_docker(
     answer = json.loads(result.stdout)
     assert answer["Username"] == "AWS"
     assert answer["Secret"] == token.password.reveal()
+
+
+def _cached_tokens(helper_env) -> int:
+    tokens = Path(helper_env["REGISTRY_AUTH_CACHE_DIR"]) / "tokens.json"
+    return len(json.loads(tokens.read_text())["entries"]) if tokens.exists() else 0
+
+
+def _executable_get(helper_env, address):
+    return subprocess.run(
+        [str(HELPER), "get"],
+        input=address.encode() + b"\n",
+        env=helper_env,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_a_ready_ecr_answer_is_served_until_the_token_is_invalidated(
+    local_stack, helper_env, monkeypatch
+):
+    """The executable keeps its ECR answer; a token invalidated elsewhere is never served."""
+    for name, value in helper_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(
+        botocore.handlers,
+        "BUILTIN_HANDLERS",
+        [
+            *botocore.handlers.BUILTIN_HANDLERS,
+            ("after-call.ecr.GetAuthorizationToken", _twelve_hours),
+        ],
+    )
+    resolver = load_resolver(helper_env["REGISTRY_AUTH_CONFIG"])
+    token = resolver.resolve_registry(ECR_HOST)
+    assert token is not None
+    assert _cached_tokens(helper_env) == 1
+    # A ready answer is only written once the files it depends on have been left alone a moment.
+    time.sleep(_ready.RACY_WINDOW + 0.5)
+    first = _executable_get(helper_env, ECR_HOST)
+    assert first.returncode == 0, first.stdout
+    assert json.loads(first.stdout)["Secret"] == token.password.reveal()
+    records = list((Path(helper_env["REGISTRY_AUTH_CACHE_DIR"]) / "answers").iterdir())
+    assert len(records) == 1
+    assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
+    kept = records[0].stat()
+
+    second = _executable_get(helper_env, ECR_HOST)
+    assert second.stdout == first.stdout
+    # Served as kept: a run computing the answer again would have replaced the record.
+    assert (records[0].stat().st_ino, records[0].stat().st_mtime_ns) == (
+        kept.st_ino,
+        kept.st_mtime_ns,
+    )
+
+    # The registry rejected the token: the orchestrator invalidates it, here in this process.
+    resolver.invalidate(ImageReference(registry=ECR_HOST, repository="app"))
+    assert _cached_tokens(helper_env) == 0
+    third = _executable_get(helper_env, ECR_HOST)
+    assert third.returncode == 0, third.stdout
+    # Computed in full: AWS was asked again. (Run by itself, the helper gets moto's token as
+    # moto dates it, 2015, and says so on stderr instead of caching it.)
+    assert b"the token just fetched" in third.stderr
+    assert _cached_tokens(helper_env) == 0

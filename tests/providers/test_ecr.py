@@ -773,6 +773,23 @@ def test_invalidate_drops_the_cached_token(clock):
     assert len(client.calls) == 2
 
 
+def test_fresh_until_is_when_the_cache_would_ask_again(clock):
+    client = FakeClient(body=_fake_token(ACCOUNT, "us-east-1", CANARY))
+    provider = EcrProvider(
+        client_factory=factory_for({("ecr", "us-east-1", False): client}), clock=clock
+    )
+    reference = ref(f"{HOST}/app")
+    assert provider.fresh_until(reference) is None  # nothing cached yet
+    provider.get_credentials(reference)
+    assert provider.fresh_until(reference) == BEFORE_MOTO_EXPIRY + dt.timedelta(hours=6)
+    assert provider.fresh_until(ref("quay.io/app")) is None  # not an ECR registry
+    clock.advance(hours=6)
+    assert provider.fresh_until(reference) is None  # due for a refresh
+    provider.invalidate(reference)
+    assert provider.fresh_until(reference) is None
+    assert len(client.calls) == 1
+
+
 def test_fips_and_dual_stack_hosts_use_the_matching_api_endpoints(aws_env, clock):
     session = boto3.Session()
     aws = FakeAws(session)

@@ -528,6 +528,23 @@ class EcrProvider:
             return credentials  # what evolve() would build: the same values
         return attrs.evolve(credentials, registry=ref.registry)
 
+    def fresh_until(self, ref: ImageReference) -> dt.datetime | None:
+        """When the token cached for ``ref``'s registry stops being fresh.
+
+        None when no fresh token is cached (none yet, or it is due for a refresh). The result is
+        the time the token cache itself would ask AWS again, or, for a token with no expiry,
+        ``datetime.max`` in UTC.
+        """
+        target = self._target(ref)
+        if target is None:
+            return None
+        entry = self._cache.peek(target[2])
+        if entry is None or not entry.is_fresh(self._cache.now()):
+            return None
+        if entry.refresh_at is None:
+            return dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+        return entry.refresh_at
+
     def invalidate(self, ref: ImageReference) -> None:
         """Forget the cached token for ``ref``'s registry (the registry rejected it)."""
         target = self._target(ref)
