@@ -2,9 +2,11 @@
 
 Both answer from the same file, for the same references, once the file has been read (warm).
 docker-py's ``resolve_authconfig`` looks in a dict it loaded once and never reads the file
-again; ``DockerConfigProvider`` checks the file's stamp on every call, so that a
-``docker login`` made meanwhile is seen. The fair peer for that guarantee is docker-py loading
-the file for each lookup (``load_config`` + ``resolve_authconfig``); both rows are reported.
+again. ``DockerConfigProvider`` checks the file's stamp at most once a second by default
+(``recheck_interval``), so that a ``docker login`` made meanwhile is seen within a second; that
+default is measured against docker-py's dict. With ``recheck_interval=0`` it checks on every
+lookup, and the fair peer for that guarantee is docker-py loading the file for each lookup
+(``load_config`` + ``resolve_authconfig``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ def lookups(registries: Sequence[str], count: int) -> list[ImageReference]:
     return [refs[index % len(refs)] for index in range(count)]
 
 
-def ours(path: Path, refs: Sequence[ImageReference]) -> Callable[[], object]:
+def ours(
+    path: Path, refs: Sequence[ImageReference], *, recheck_interval: float = 1.0
+) -> Callable[[], object]:
     """Resolve every reference through a ``CredentialResolver`` over a warm provider."""
-    resolver = CredentialResolver([DockerConfigProvider(path)])
+    resolver = CredentialResolver([DockerConfigProvider(path, recheck_interval=recheck_interval)])
     for ref in refs[:64]:  # warm: the file is read once here
         if resolver.resolve(ref) is None:
             raise RuntimeError(f"no credentials for {ref} in {path}")
@@ -89,6 +93,7 @@ def run(*, registries: int = 20, count: int = 10_000, runs: int = 9) -> list[Row
         times = interleaved(
             {
                 "ours": ours(path, refs),
+                "ours, every lookup": ours(path, refs, recheck_interval=0),
                 "loaded once": peer_loaded_once(path, refs),
                 "reloading": peer_reloading(path, refs[: max(1, count // 10)]),
             },
@@ -96,6 +101,7 @@ def run(*, registries: int = 20, count: int = 10_000, runs: int = 9) -> list[Row
         )
     per_call = {
         "ours": median(times["ours"]) / count * 1e6,
+        "ours, every lookup": median(times["ours, every lookup"]) / count * 1e6,
         "loaded once": median(times["loaded once"]) / count * 1e6,
         "reloading": median(times["reloading"]) / max(1, count // 10) * 1e6,
     }
@@ -104,14 +110,17 @@ def run(*, registries: int = 20, count: int = 10_000, runs: int = 9) -> list[Row
     return [
         Row(
             suite=SUITE,
-            name=f"{name}, vs docker-py reading the file per lookup",
-            ours=per_call["ours"],
+            name=f"{name}, checking the file on every lookup, vs docker-py reading it per lookup",
+            ours=per_call["ours, every lookup"],
             peer=per_call["reloading"],
             unit="µs",
             peer_name="docker-py load_config + resolve_authconfig",
             target="<= 0.5x",
-            met=per_call["ours"] <= 0.5 * per_call["reloading"],
-            note="the same guarantee: both see a docker login made since the last lookup",
+            met=per_call["ours, every lookup"] <= 0.5 * per_call["reloading"],
+            note=(
+                "the same guarantee: both see a docker login made since the last lookup "
+                "(DockerConfigProvider with recheck_interval=0)"
+            ),
             details=details,
         ),
         Row(
@@ -124,8 +133,8 @@ def run(*, registries: int = 20, count: int = 10_000, runs: int = 9) -> list[Row
             target="<= 0.5x",
             met=per_call["ours"] <= 0.5 * per_call["loaded once"],
             note=(
-                "docker-py never reads the file again; ours stats it on every lookup "
-                "(about 2 µs of the time here)"
+                "docker-py never reads the file again; ours checks it at most once a second "
+                "(the default recheck_interval), so a docker login is seen within a second"
             ),
             details=details,
         ),

@@ -114,3 +114,77 @@ def test_provider_errors_propagate():
 
     with pytest.raises(RuntimeError):
         CredentialResolver([Failing(), Recording("b")]).resolve(ref("ubuntu"))
+
+
+class Stamped:
+    """A provider that hands out one Credentials object, already carrying its name."""
+
+    def __init__(self, name, *, stamp=True):
+        self.names_read = 0
+        self._name = name
+        self.credentials = Credentials(
+            username="u", password="pw", registry="r.example", provider=name if stamp else None
+        )
+
+    @property
+    def name(self):
+        self.names_read += 1
+        return self._name
+
+    def get_credentials(self, r):
+        return self.credentials
+
+
+def test_credentials_already_naming_their_provider_are_returned_as_they_are():
+    stamped = Stamped("stamped")
+    assert CredentialResolver([stamped]).resolve(ref("r.example/app")) is stamped.credentials
+    # Credentials naming no provider get the name of the one that answered.
+    bare = Stamped("bare", stamp=False)
+    creds = CredentialResolver([bare]).resolve(ref("r.example/app"))
+    assert creds is not None
+    assert creds is not bare.credentials
+    assert creds.provider == "bare"
+    assert attrs.evolve(creds, provider=None) == bare.credentials
+
+
+def test_nothing_is_computed_for_a_debug_log_that_is_disabled(caplog):
+    caplog.set_level(logging.INFO, logger="registry_auth.resolver")
+    stamped = Stamped("stamped")
+    resolver = CredentialResolver([stamped])
+    stamped.names_read = 0  # the protocol check in the constructor reads it
+    assert resolver.resolve(ref("r.example/app")) is stamped.credentials
+    assert stamped.names_read == 0
+    assert caplog.records == []
+
+
+def test_debug_log_lines(caplog):
+    caplog.set_level(logging.DEBUG, logger="registry_auth.resolver")
+    stamped = Stamped("stamped")
+    resolver = CredentialResolver(
+        [
+            Route(pattern=RegistryPattern.parse("q.example"), provider=Recording("routed")),
+            Recording("silent", answer=False),
+            stamped,
+        ]
+    )
+    stamped.names_read = 0  # the protocol check in the constructor reads it
+    resolver.resolve(ref("r.example/app"))
+    resolver.resolve(ref("q.example/app"))
+    assert [record.getMessage() for record in caplog.records] == [
+        "credentials for r.example from provider 'stamped' (user 'u')",
+        "credentials for q.example from provider 'routed' (user 'routed')",
+    ]
+    assert stamped.names_read == 1
+
+
+def test_providers_after_a_route_that_does_not_apply_are_asked_in_order():
+    routed = Recording("routed")
+    first, second = Recording("first", answer=False), Recording("second")
+    resolver = CredentialResolver(
+        [first, Route(pattern=RegistryPattern.parse("q.example"), provider=routed), second]
+    )
+    assert resolver.resolve(ref("r.example/app")).username == "second"
+    assert routed.asked == []
+    assert first.asked == second.asked == ["r.example/app"]
+    assert resolver.resolve(ref("q.example/app")).username == "routed"
+    assert first.asked == ["r.example/app"]  # the route, more specific than anything, answered

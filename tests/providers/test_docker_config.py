@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,12 +14,15 @@ import pytest
 from registry_auth import (
     ConfigurationError,
     CredentialProvider,
+    CredentialResolver,
     ImageReference,
+    InvalidatingProvider,
     ProviderError,
     Secret,
 )
 from registry_auth.providers import docker_config
 from registry_auth.providers.docker_config import DockerConfigProvider, auth_file_search_path
+from registry_auth.testing.clock import FrozenClock
 from tests.providers._dbus import session_env
 
 DATA = Path(__file__).parent / "data"
@@ -328,7 +332,7 @@ def test_docker_file_first_then_the_containers_files(home, tmp_path, monkeypatch
         {"auths": {"b.example": auth("config", "pw"), "c.example": auth("config", "pw")}},
     )
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    provider = DockerConfigProvider()
+    provider = DockerConfigProvider(recheck_interval=0)  # sees each change of the environment
     assert provider.get_credentials(ref("a.example/app")).username == "docker"
     assert provider.get_credentials(ref("b.example/app")).username == "runtime"
     assert provider.get_credentials(ref("c.example/app")).username == "config"
@@ -397,7 +401,7 @@ def test_the_file_is_parsed_again_only_when_it_changes(tmp_path, monkeypatch):
         return real_parse(raw, path=path)
 
     monkeypatch.setattr(docker_config, "_parse_bytes", counting_parse)
-    provider = DockerConfigProvider(path)
+    provider = DockerConfigProvider(path, recheck_interval=0)
     for _ in range(3):
         assert provider.get_credentials(ref("r.example/app")).username == "old"
     assert len(parses) == 1
@@ -416,6 +420,294 @@ def test_the_file_is_parsed_again_only_when_it_changes(tmp_path, monkeypatch):
 
     path.unlink()
     assert provider.get_credentials(ref("r.example/app")) is None
+
+
+# --- Checking the files at most once per recheck_interval -------------------------------------
+
+
+def relogin(path, username):
+    """Rewrite ``path`` as a docker login would, with a modification time it never had."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    write_json(path, {"auths": {"r.example": auth(username, f"{username}-pw")}})
+    stamp = max(before, path.stat().st_mtime_ns) + 1_000_000
+    os.utime(path, ns=(stamp, stamp))
+
+
+@pytest.fixture
+def stats(monkeypatch):
+    """The paths os.stat() was called for, as strings."""
+    seen = []
+    real_stat = os.stat
+
+    def counting_stat(path, *args, **kwargs):
+        seen.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    return seen
+
+
+def test_a_change_is_seen_only_after_the_recheck_interval(tmp_path, stats):
+    clock = FrozenClock()
+    path = tmp_path / "config.json"
+    relogin(path, "old")
+    provider = DockerConfigProvider(path, recheck_interval=5, _clock=clock.monotonic)
+    r = ref("r.example/app")
+    stats.clear()  # relogin() stats the file too
+    assert provider.get_credentials(r).username == "old"
+    assert stats == [str(path)]
+    relogin(path, "new")
+    stats.clear()
+    clock.advance(seconds=4.9)
+    for _ in range(3):
+        assert provider.get_credentials(r).username == "old"
+    assert stats == []  # within the interval, no system call at all
+    clock.advance(seconds=0.1)
+    assert provider.get_credentials(r).username == "new"
+    assert stats == [str(path)]
+    # ...and the next check is again 5 seconds away.
+    relogin(path, "newer")
+    clock.advance(seconds=4.9)
+    assert provider.get_credentials(r).username == "new"
+    clock.advance(seconds=0.1)
+    assert provider.get_credentials(r).username == "newer"
+
+
+def test_invalidate_makes_the_next_lookup_check(tmp_path):
+    clock = FrozenClock()
+    path = tmp_path / "config.json"
+    relogin(path, "old")
+    provider = DockerConfigProvider(path, recheck_interval=60, _clock=clock.monotonic)
+    assert isinstance(provider, InvalidatingProvider)
+    r = ref("r.example/app")
+    assert provider.get_credentials(r).username == "old"
+    relogin(path, "new")
+    assert provider.get_credentials(r).username == "old"
+    provider.invalidate(r)
+    assert provider.get_credentials(r).username == "new"
+    # One check: the interval starts again from there.
+    relogin(path, "newer")
+    assert provider.get_credentials(r).username == "new"
+    # The resolver passes a rejection on to it, as the orchestrator has it do.
+    resolver = CredentialResolver([provider])
+    resolver.invalidate(r)
+    assert resolver.resolve(r).username == "newer"
+
+
+def test_an_invalidate_during_a_check_holds_for_the_next_lookup(tmp_path, monkeypatch):
+    clock = FrozenClock()
+    path = tmp_path / "config.json"
+    relogin(path, "old")
+    provider = DockerConfigProvider(path, recheck_interval=60, _clock=clock.monotonic)
+    r = ref("r.example/app")
+    assert provider.get_credentials(r).username == "old"
+    clock.advance(seconds=60)
+    real_stat = os.stat
+
+    def stat_then_login(target, *args, **kwargs):
+        result = real_stat(target, *args, **kwargs)
+        if os.fspath(target) == str(path):
+            monkeypatch.setattr(os, "stat", real_stat)
+            relogin(path, "new")
+            provider.invalidate(r)  # e.g. another thread's pull was refused meanwhile
+        return result
+
+    monkeypatch.setattr(os, "stat", stat_then_login)
+    # This lookup's check stamped the file before the login: it may answer the old user...
+    assert provider.get_credentials(r).username == "old"
+    # ...but it must not hide the invalidation from the next lookup.
+    assert provider.get_credentials(r).username == "new"
+
+
+def test_invalidate_keeps_what_unchanged_files_said(tmp_path, monkeypatch):
+    path = write_json(tmp_path / "config.json", {"auths": {"r.example": auth("alice", "pw")}})
+    provider = DockerConfigProvider(path)
+    r = ref("r.example/app")
+    first = provider.get_credentials(r)
+    decisions = []
+    real_choose = DockerConfigProvider._choose
+
+    def counting_choose(self, document, reference, registry):
+        decisions.append(str(reference))
+        return real_choose(self, document, reference, registry)
+
+    monkeypatch.setattr(DockerConfigProvider, "_choose", counting_choose)
+    provider.invalidate(r)
+    provider.invalidate(ref("other.example/app"))
+    assert provider.get_credentials(r) is first
+    assert decisions == []
+
+
+def test_recheck_interval_zero_sees_every_change(tmp_path, stats):
+    clock = FrozenClock()
+    path = tmp_path / "config.json"
+    provider = DockerConfigProvider(path, recheck_interval=0, _clock=clock.monotonic)
+    r = ref("r.example/app")
+    assert provider.get_credentials(r) is None
+    for username in ("first", "second", "third"):
+        relogin(path, username)
+        assert provider.get_credentials(r).username == username
+    stats.clear()
+    for _ in range(3):
+        assert provider.get_credentials(r).username == "third"
+    assert stats.count(str(path)) == 3
+    path.unlink()
+    assert provider.get_credentials(r) is None
+
+
+def test_a_file_replaced_by_one_of_the_same_size_and_time_is_read_again(tmp_path):
+    path = tmp_path / "config.json"
+    write_json(path, {"auths": {"r.example": auth("alice", "pw-one")}})
+    provider = DockerConfigProvider(path, recheck_interval=0)
+    r = ref("r.example/app")
+    assert provider.get_credentials(r).password.reveal() == "pw-one"
+    before = path.stat()
+    replacement = tmp_path / "config.json.new"
+    write_json(replacement, {"auths": {"r.example": auth("alice", "pw-two")}})
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert replacement.stat().st_size == before.st_size
+    os.replace(replacement, path)  # as docker login writes it: a new file renamed over
+    assert provider.get_credentials(r).password.reveal() == "pw-two"
+
+
+def test_files_that_appear_or_vanish_are_seen_at_the_next_check(home, tmp_path, monkeypatch):
+    clock = FrozenClock()
+    provider = DockerConfigProvider(recheck_interval=1, _clock=clock.monotonic)
+    r = ref("r.example/app")
+    assert provider.get_credentials(r) is None
+    relogin(home / ".docker" / "config.json", "home")
+    assert provider.get_credentials(r) is None
+    clock.advance(seconds=1)
+    assert provider.get_credentials(r).username == "home"
+    # A new $DOCKER_CONFIG is a check's business too.
+    relogin(tmp_path / "elsewhere" / "config.json", "elsewhere")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "elsewhere"))
+    assert provider.get_credentials(r).username == "home"
+    clock.advance(seconds=1)
+    assert provider.get_credentials(r).username == "elsewhere"
+    (tmp_path / "elsewhere" / "config.json").unlink()
+    assert provider.get_credentials(r).username == "elsewhere"
+    clock.advance(seconds=1)
+    assert provider.get_credentials(r) is None
+
+
+def test_helpers_are_asked_on_every_lookup(helper_bin, home, tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    helper_bin("alpha", echo_helper("alpha", log))
+    helper_bin("beta", f"{NOT_FOUND_HELPER.replace('printf', f'echo asked >> {log}; printf', 1)}")
+    write_json(
+        home / ".docker" / "config.json",
+        {"credHelpers": {"h.example": "alpha"}, "credsStore": "beta"},
+    )
+    write_json(tmp_path / "auth.json", {"auths": {"p.example": auth("podman", "pw")}})
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
+    clock = FrozenClock()
+    provider = DockerConfigProvider(recheck_interval=60, _clock=clock.monotonic)
+    for _ in range(3):
+        assert provider.get_credentials(ref("h.example/app")).username == "alpha-user"
+        # The store says "not found"; the next file answers, but not for good: the store is
+        # asked again next time.
+        assert provider.get_credentials(ref("p.example/app")).username == "podman"
+    assert log.read_text().splitlines() == ["get h.example", "asked"] * 3
+
+
+def test_remembered_credentials_carry_the_provider_name(tmp_path):
+    path = write_json(tmp_path / "config.json", {"auths": {"r.example": auth("alice", "pw")}})
+    provider = DockerConfigProvider(path, name="mine")
+    resolver = CredentialResolver([provider])
+    r = ref("r.example/team/app:1")
+    first = resolver.resolve(r)
+    assert first.provider == "mine"
+    # The same object every time: neither the provider nor the resolver copies it.
+    assert resolver.resolve(r) is first
+    assert provider.get_credentials(ref("r.example/team/app:2")) is first
+
+
+def test_remembered_answers_are_still_logged(tmp_path, caplog_debug):
+    path = write_json(tmp_path / "config.json", {"auths": {"r.example": auth("alice", "pw")}})
+    provider = DockerConfigProvider(path)
+    for _ in range(2):
+        provider.get_credentials(ref("r.example/app"))
+        provider.get_credentials(ref("s.example/app"))
+    messages = [
+        record.getMessage()
+        for record in caplog_debug.records
+        if record.name == "registry_auth.providers.docker_config"
+    ]
+    assert messages == [
+        f"read {path}",
+        f"credentials for r.example from {path}, key 'r.example'",
+        "no Docker credentials for s.example",
+        f"credentials for r.example from {path}, key 'r.example'",
+        "no Docker credentials for s.example",
+    ]
+
+
+def test_threads_sharing_a_provider_get_whole_answers(tmp_path):
+    path = tmp_path / "config.json"
+    contents = [
+        json.dumps({"auths": {"r.example": auth(username, f"{username}-pw")}})
+        for username in ("alice", "bob")
+    ]
+    path.write_text(contents[0])
+    providers = [DockerConfigProvider(path, recheck_interval=0), DockerConfigProvider(path)]
+    r = ref("r.example/app")
+    stop = threading.Event()
+    seen = []
+    errors = []
+
+    def look_up(provider):
+        try:
+            while not stop.is_set():
+                creds = provider.get_credentials(r)
+                seen.append((creds.username, creds.password.reveal(), creds.provider))
+                provider.invalidate(r)
+        except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=look_up, args=(p,)) for p in providers * 3]
+    for thread in threads:
+        thread.start()
+    try:
+        for index in range(200):  # docker login replaces the file whole, as here
+            scratch = tmp_path / f"config.json.{index}"
+            scratch.write_text(contents[index % 2])
+            scratch.replace(path)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert set(seen) <= {("alice", "alice-pw", "docker-config"), ("bob", "bob-pw", "docker-config")}
+    assert providers[0].get_credentials(r).username == "bob"
+
+
+@pytest.mark.parametrize(
+    "interval", [-1, -0.001, float("nan"), float("inf"), float("-inf"), "1", True, False, None]
+)
+def test_recheck_interval_must_be_a_finite_number_not_below_zero(interval):
+    with pytest.raises(ConfigurationError, match="recheck_interval must be") as caught:
+        DockerConfigProvider({}, recheck_interval=interval)
+    assert caught.value.provider == "docker-config"
+
+
+@pytest.mark.parametrize("interval", [0, 0.25, 3])
+def test_recheck_interval_is_kept(interval):
+    provider = DockerConfigProvider({}, recheck_interval=interval)
+    assert provider.recheck_interval == interval
+    assert isinstance(provider.recheck_interval, float)
+    assert f"recheck_interval={interval:g}" in repr(provider)
+
+
+def test_recheck_interval_from_the_configuration_file(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[[providers]]\nprovider = "docker-config"\nrecheck_interval = 0.5\n')
+    (provider,) = CredentialResolver.from_config(config).entries
+    assert isinstance(provider, DockerConfigProvider)
+    assert provider.recheck_interval == 0.5
+    config.write_text('[[providers]]\nprovider = "docker-config"\nrecheck_interval = -2\n')
+    with pytest.raises(ConfigurationError, match="recheck_interval must be"):
+        CredentialResolver.from_config(config)
 
 
 # --- Malformed files --------------------------------------------------------------------------
@@ -690,7 +982,7 @@ def test_no_secret_in_repr_or_logs(helper_bin, tmp_path, caplog_debug):
         assert all(found)
         assert all(CANARY not in repr(creds) for creds in found)
     assert DockerConfigProvider(config).__repr__() == (
-        "DockerConfigProvider(<dict>, helper_timeout=60, name='docker-config')"
+        "DockerConfigProvider(<dict>, helper_timeout=60, recheck_interval=1, name='docker-config')"
     )
     assert "docker_config" in caplog_debug.text  # it did log, at debug level
     assert CANARY not in caplog_debug.text

@@ -18,7 +18,19 @@ file comes first because the credentials are handed to a docker engine, and the 
 only that file. The containers tools search the other way round (their own files, then
 Docker's), so a registry with different accounts in both kinds of file gets Docker's here.
 
-A file is parsed again only when its modification time (in nanoseconds) or size changes.
+When files are checked
+----------------------
+A lookup checks the files (one ``stat`` each) only when ``recheck_interval`` seconds (1 by
+default) have passed since the last check; in between, what the files said is remembered per
+reference, and a warm lookup makes no system call. A ``docker login`` (or a new
+``$DOCKER_CONFIG``) is therefore seen at most ``recheck_interval`` seconds late, or on the first
+lookup after :meth:`DockerConfigProvider.invalidate`, which the
+:class:`~registry_auth.ContainerOrchestrator` calls (through its resolver) when a registry
+rejects the credentials. With ``recheck_interval=0`` every lookup checks.
+A file is parsed again only when its modification time (in nanoseconds), size or inode changes
+(``docker login`` replaces the file with a new one).
+Credential helpers are asked on every lookup that reaches them: their answers are never
+remembered.
 
 Within one file
 ---------------
@@ -83,6 +95,7 @@ import signal
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -424,19 +437,30 @@ def _read_answer(run: _HelperRun) -> tuple[str, Secret] | str | None:
 # --- The provider ----------------------------------------------------------------------------
 
 
-def _check_timeout(value: object) -> float:
+def _check_seconds(option: str, value: object, *, zero: bool) -> float:
+    """``value`` as seconds, refusing bools, non-numbers, NaN, infinity and negative numbers.
+
+    Zero is refused too, unless ``zero``.
+    """
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
-        or value <= 0
+        or value < 0
+        or (value == 0 and not zero)
     ):
+        wanted = "a number of seconds, 0 or more," if zero else "a positive number of seconds,"
         raise ConfigurationError(
-            f"docker-config provider: helper_timeout must be a positive number of seconds, "
-            f"not {value!r}",
+            f"docker-config provider: {option} must be {wanted} not {value!r}",
             provider="docker-config",
         )
     return float(value)
+
+
+# A file's stamp: (modification time in ns, size, inode), or None when the file does not exist.
+# A file that cannot be examined gets a fresh object(), equal to nothing: it is then opened
+# (which raises the error that explains why), and no answer is kept past the next check.
+_Stamp = tuple[int, int, int] | None | object
 
 
 # What a file says about a (registry, repository) as the reference spells them: the name of
@@ -448,6 +472,33 @@ _Choices = dict[tuple[str, str], _Choice]
 _CHOICES_LIMIT: Final = 4096  # references remembered per file; more are decided each time
 
 
+@attrs.frozen(kw_only=True)
+class _View:
+    """The files as one check found them, and the answers they gave since.
+
+    ``answers`` holds the final answers that needed no credential helper, per (registry,
+    repository) as the reference spells them; ``sources`` says where each non-None one came
+    from (file and key), for the log. Both are shared with the next view when its check finds
+    the same files with the same stamps. The view answers until ``deadline`` (by the
+    provider's clock); -inf means "check on the next lookup".
+    """
+
+    deadline: float
+    stamps: tuple[tuple[Path, _Stamp], ...]
+    answers: dict[tuple[str, str], Credentials | None]
+    sources: dict[tuple[str, str], tuple[str, str]]
+
+
+def _stamp(path: Path) -> _Stamp:
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return object()  # reading it says why
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
 class DockerConfigProvider:
     """Credentials as ``docker login`` left them: in ``config.json``, ``auth.json`` or a helper.
 
@@ -456,13 +507,19 @@ class DockerConfigProvider:
             ``config.json``), the parsed content of one as a dict, or None to search the usual
             places (see :func:`auth_file_search_path`).
         helper_timeout: how many seconds a credential helper may take before it is killed.
+        recheck_interval: how many seconds may pass between two checks of the files (0: check
+            on every lookup). This bounds how stale an answer can be: a ``docker login`` made
+            meanwhile is seen at most this long after it, or on the first lookup after
+            :meth:`invalidate`. Credential helpers are asked on every lookup regardless.
         name: the provider's name in logs and errors.
 
     It answers only for the registry (or namespace) an entry is for. See the module
-    documentation for the order in which files, keys and helpers are tried.
+    documentation for the order in which files, keys and helpers are tried. It may be shared
+    between threads.
 
     Raises:
-        ConfigurationError: ``helper_timeout`` is not positive, or the dict is malformed.
+        ConfigurationError: ``helper_timeout`` is not positive, ``recheck_interval`` is
+            negative or not finite, or the dict is malformed.
     """
 
     def __init__(
@@ -470,19 +527,28 @@ class DockerConfigProvider:
         config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         *,
         helper_timeout: float = 60.0,
+        recheck_interval: float = 1.0,
         name: str = "docker-config",
+        _clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._name = name
-        self._helper_timeout = _check_timeout(helper_timeout)
+        self._helper_timeout = _check_seconds("helper_timeout", helper_timeout, zero=False)
+        self._recheck_interval = _check_seconds("recheck_interval", recheck_interval, zero=True)
+        self._clock = _clock
         self._document: _AuthFile | None = None
         self._path: Path | None = None
         if isinstance(config, Mapping):
             self._document = _parse_document(dict(config), source=_DICT_SOURCE, path=None)
         elif config is not None:
             self._path = Path(config).expanduser()
+            self._path_text = str(self._path)  # os.stat() takes it without a conversion
+            self._in_directory = self._path / "config.json"
         self._document_choices: _Choices = {}
-        self._cache: dict[Path, tuple[tuple[int, int], _AuthFile, _Choices]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int, int], _AuthFile, _Choices]] = {}
         self._lock = threading.Lock()
+        # Replaced whole, never changed in place (except for its memo dicts): a lookup reads it
+        # once and works with that view throughout.
+        self._view = _View(deadline=-math.inf, stamps=(), answers={}, sources={})
 
     @property
     def name(self) -> str:
@@ -493,6 +559,11 @@ class DockerConfigProvider:
     def helper_timeout(self) -> float:
         """How many seconds a credential helper may run."""
         return self._helper_timeout
+
+    @property
+    def recheck_interval(self) -> float:
+        """How many seconds may pass between two checks of the files (0: every lookup)."""
+        return self._recheck_interval
 
     def files(self) -> tuple[Path, ...]:
         """The files this provider reads, in order (empty when it was given a dict)."""
@@ -510,61 +581,115 @@ class DockerConfigProvider:
             ConfigurationError: a file that had to be read is malformed or unreadable.
             ProviderError: a credential helper failed, hung, is missing, or answered nonsense.
         """
+        view = self._view
+        if self._clock() >= view.deadline:
+            view = self._check(view)
+        key = (ref.registry, ref.repository)
+        answers = view.answers
+        if key not in answers:  # (not a KeyError handler: errors raised must not chain to it)
+            return self._walk(view, ref, key)
+        if _logger.isEnabledFor(logging.DEBUG):
+            self._log_answer(ref, view.sources.get(key))
+        return answers[key]  # entries are never removed
+
+    def invalidate(self, ref: ImageReference) -> None:
+        """Check the files again on the next lookup: the registry rejected ``ref``'s credentials.
+
+        Perhaps the user has logged in again since the last check. What unchanged files said
+        is still remembered; credential helpers are asked anew on every lookup anyway.
+        """
+        del ref  # the check covers every file, whichever reference it is for
+        with self._lock:
+            self._view = attrs.evolve(self._view, deadline=-math.inf)
+
+    def _check(self, seen: _View) -> _View:
+        """Stamp the files again; a new view, keeping ``seen``'s answers if nothing changed."""
+        now = self._clock()
+        stamps = self._stamps()
+        interval = self._recheck_interval
+        if stamps == seen.stamps:
+            if interval == 0 and seen.deadline == -math.inf:
+                return seen  # nothing changed, and the next lookup checks again anyway
+            answers, sources = seen.answers, seen.sources
+        else:
+            answers, sources = {}, {}
+        view = _View(
+            deadline=now + interval if interval > 0 else -math.inf,
+            stamps=stamps,
+            answers=answers,
+            sources=sources,
+        )
+        with self._lock:
+            # Another thread may have checked meanwhile, or invalidate() may have been called
+            # since this check began: then that view stays (at worst, one more check).
+            if self._view is seen:
+                self._view = view
+        return view
+
+    def _stamps(self) -> tuple[tuple[Path, _Stamp], ...]:
+        """The files to read, in order, each with its stamp (None when it does not exist)."""
+        if self._document is not None:
+            return ()
+        if self._path is None:
+            return tuple((path, _stamp(path)) for path in auth_file_search_path())
+        # One stat() both tells a directory from a file and stamps the file.
+        try:
+            found = os.stat(self._path_text)
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        except OSError:
+            return ((self._path, object()),)  # reading it says why
+        if stat.S_ISDIR(found.st_mode):
+            return ((self._in_directory, _stamp(self._in_directory)),)
+        return ((self._path, (found.st_mtime_ns, found.st_size, found.st_ino)),)
+
+    def _walk(self, view: _View, ref: ImageReference, key: tuple[str, str]) -> Credentials | None:
+        """Look ``ref`` up file by file, and remember the answer if no helper was involved."""
         registry = _normalize_host(ref.registry)
-        for document, choices in self._documents():
-            creds = self._lookup(document, choices, ref, registry)
-            if creds is not None:
-                return creds
-        _logger.debug("no Docker credentials for %s", ref.registry)
+        final = True  # whether the answer may be remembered
+        for document, choices in self._documents(view):
+            choice = self._choice(document, choices, ref, registry, key)
+            if choice is None:
+                continue
+            if isinstance(choice, str):
+                final = False
+                creds = self._ask_helper(choice, document, ref, registry)
+                if creds is not None:
+                    return creds
+                continue
+            entry, creds = choice
+            source = (document.source, entry.key.text)
+            self._log_answer(ref, source)
+            if final and len(view.answers) < _CHOICES_LIMIT:
+                view.sources[key] = source
+                view.answers[key] = creds
+            return creds
+        self._log_answer(ref, None)
+        if final and len(view.answers) < _CHOICES_LIMIT:
+            view.answers[key] = None
         return None
 
-    def _documents(self) -> Iterator[tuple[_AuthFile, _Choices]]:
+    def _documents(self, view: _View) -> Iterator[tuple[_AuthFile, _Choices]]:
         if self._document is not None:
             yield self._document, self._document_choices
             return
-        paths: tuple[Path, ...]
-        info: os.stat_result | None = None
-        if self._path is not None:
-            # files() with one stat() instead of two: the one that tells a directory from a
-            # file also stamps the file.
-            try:
-                found = os.stat(self._path)
-            except (FileNotFoundError, NotADirectoryError):
-                return
-            except OSError:
-                paths = self.files()
-            else:
-                if stat.S_ISDIR(found.st_mode):
-                    paths = (self._path / "config.json",)
-                else:
-                    paths, info = (self._path,), found
-        else:
-            paths = auth_file_search_path()
-        for path in paths:
-            loaded = self._load(path, info)
-            if loaded is not None:
-                yield loaded
+        for path, stamp in view.stamps:
+            if stamp is not None:
+                loaded = self._load(path, stamp)
+                if loaded is not None:
+                    yield loaded
 
-    def _load(self, path: Path, info: os.stat_result | None) -> tuple[_AuthFile, _Choices] | None:
-        """The file at ``path``, parsed again only when its stamp (``info``, if given) changed."""
+    def _load(self, path: Path, stamp: _Stamp) -> tuple[_AuthFile, _Choices] | None:
+        """The file at ``path``, parsed again only when its stamp changed."""
         with self._lock:
             cached = self._cache.get(path)
-        if cached is not None:
-            try:
-                if info is None:
-                    info = os.stat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                return None
-            except OSError:
-                pass  # opening it says why, below
-            else:
-                if cached[0] == (info.st_mtime_ns, info.st_size):
-                    return cached[1], cached[2]
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
         try:
             with path.open("rb") as file:
                 info = os.fstat(file.fileno())
-                stamp = (info.st_mtime_ns, info.st_size)
-                if cached is not None and cached[0] == stamp:
+                current = (info.st_mtime_ns, info.st_size, info.st_ino)
+                if cached is not None and cached[0] == current:
                     return cached[1], cached[2]
                 raw = file.read()
         except (FileNotFoundError, NotADirectoryError):
@@ -578,29 +703,31 @@ class DockerConfigProvider:
         document = _parse_bytes(raw, path=path)
         choices: _Choices = {}
         with self._lock:
-            self._cache[path] = (stamp, document, choices)
+            self._cache[path] = (current, document, choices)
         _logger.debug("read %s", path)
         return document, choices
 
-    def _lookup(
-        self, document: _AuthFile, choices: _Choices, ref: ImageReference, registry: str
-    ) -> Credentials | None:
-        key = (ref.registry, ref.repository)
-        try:
-            choice = choices[key]
-        except KeyError:
-            choice = self._choose(document, ref, registry)
-            if len(choices) < _CHOICES_LIMIT:
-                choices[key] = choice
-        if choice is None:
-            return None
-        if isinstance(choice, str):
-            return self._ask_helper(choice, document, ref, registry)
-        entry, credentials = choice
-        _logger.debug(
-            "credentials for %s from %s, key %r", ref.registry, document.source, entry.key.text
-        )
-        return credentials
+    def _choice(
+        self,
+        document: _AuthFile,
+        choices: _Choices,
+        ref: ImageReference,
+        registry: str,
+        key: tuple[str, str],
+    ) -> _Choice:
+        if key in choices:
+            return choices[key]
+        choice = self._choose(document, ref, registry)
+        if len(choices) < _CHOICES_LIMIT:
+            choices[key] = choice
+        return choice
+
+    @staticmethod
+    def _log_answer(ref: ImageReference, source: tuple[str, str] | None) -> None:
+        if source is None:
+            _logger.debug("no Docker credentials for %s", ref.registry)
+        else:
+            _logger.debug("credentials for %s from %s, key %r", ref.registry, *source)
 
     def _choose(self, document: _AuthFile, ref: ImageReference, registry: str) -> _Choice:
         """Where ``document`` keeps ``ref``'s credentials: a helper's name, an entry, or None."""
@@ -698,5 +825,5 @@ class DockerConfigProvider:
             config = "None"
         return (
             f"DockerConfigProvider({config}, helper_timeout={self._helper_timeout:g}, "
-            f"name={self._name!r})"
+            f"recheck_interval={self._recheck_interval:g}, name={self._name!r})"
         )
