@@ -313,4 +313,14 @@ def run_helper(*, runs: int = 30) -> list[Row]:
             ),
             details=details,
         ),
+        Row(
+            suite=SUITE,
+            name="credential helper get, warm cache (ECR), against a bare interpreter",
+            ours=ms["ours"],
+            peer=ms["bare"],
+            unit="ms",
+            peer_name="python -c pass",
+            note="the floor for any helper written in Python: the interpreter's own start",
+            details=details,
+        ),
     ]
