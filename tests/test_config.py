@@ -115,6 +115,14 @@ def test_no_file_means_an_empty_resolver(tmp_path, monkeypatch):
             '[registries."r.example"]\nprovider = "static"\npassword = "p"',
             "does not accept these options",
         ),
+        (
+            '[registries."r.example"]\nprovider = "docker-config"\nrecheck_interval = -1',
+            "recheck_interval must be",
+        ),
+        (
+            '[registries."*.dkr.ecr.*.amazonaws.com"]\nprovider = "ecr"\nregistry_ids = ["12"]',
+            "registry_ids",
+        ),
         ('[registries."bad host!"]\nprovider = "static"', "invalid registry pattern"),
         ("version = 2", "unsupported configuration version"),
         ("colour = 1", "unknown top-level keys"),

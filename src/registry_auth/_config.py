@@ -116,7 +116,10 @@ class Config:
             where = f"registries.{entry.pattern.text!r}" if entry.pattern else "providers"
             try:
                 provider = load_provider(entry.provider, **entry.options)
-            except ProviderLoadError as exc:
+            except (ProviderLoadError, ConfigurationError) as exc:
+                if isinstance(exc, ConfigurationError) and exc.path is not None:
+                    raise  # it already names its file
+                # A provider refusing an option's value says which option; say where it is.
                 raise ConfigurationError(
                     f"{self.path or 'configuration'}: {where}: {exc.message}",
                     path=str(self.path) if self.path else None,
