@@ -31,6 +31,12 @@ def _fresh_discovery(monkeypatch):
     registry_auth.reset_provider_discovery()
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path, monkeypatch):
+    """Each test keeps what registry-auth caches (tokens, answers, locks) to itself."""
+    monkeypatch.setenv("REGISTRY_AUTH_CACHE_DIR", str(tmp_path / "registry-auth-cache"))
+
+
 @pytest.fixture(scope="session")
 def installed_plugins(tmp_path_factory):
     """The test plugins in tests/plugins, pip-installed (as wheels, built here) into a target dir.

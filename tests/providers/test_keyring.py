@@ -1,5 +1,6 @@
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -395,3 +396,44 @@ def test_secret_service_backend_in_a_dbus_session(tmp_path):
     # gnome-keyring kept the secrets in the session's own data directory.
     keyrings = Path(env["XDG_DATA_HOME"]) / "keyrings"
     assert any(keyrings.glob("*.keyring"))
+
+
+STORE_MANY = """
+import sys
+from registry_auth.providers.keyring import KeyringProvider
+
+provider = KeyringProvider()
+for index in range(12):
+    provider.store(f"r{sys.argv[1]}-{index}.example.com", "user", "keyring-canary-race")
+"""
+
+
+def test_processes_storing_at_once_lose_nothing(plaintext_keyring, tmp_path):
+    """Four processes store at the same time through a file backend: every entry survives."""
+    env = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", STORE_MANY, str(worker)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for worker in range(4)
+    ]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, output.decode()[-2000:]
+    provider = KeyringProvider()
+    stored = provider.list()
+    assert len(stored) == 48
+    assert all(
+        provider.get_credentials(ref(f"{registry}/app")).password.reveal() == "keyring-canary-race"
+        for registry in stored
+    )
+    lock_files = list(Path(os.environ["REGISTRY_AUTH_CACHE_DIR"]).glob("keyring-*.lock"))
+    assert len(lock_files) == 1
+    assert oct(lock_files[0].stat().st_mode & 0o777) == oct(0o600)

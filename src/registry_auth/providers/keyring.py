@@ -19,23 +19,32 @@ An entry written by another tool and missing from the index is still found on ba
 look a service up without a username (``get_credential(service, None)``): Secret Service and
 macOS Keychain can, keyrings.alt's file backends cannot.
 
-Changes to the index are serialized within one provider; two processes storing at the same
-instant may lose one index update (the password itself is stored either way).
+Changes are serialized, between threads and between processes of the same user: stores and
+erases hold an exclusive lock on a file in registry-auth's cache directory (``keyring-*.lock``,
+in a 0700 directory), lookups a shared one, so that no index update is lost and no reader sees
+a file backend half-written. Writers that are not registry-auth (``keyring set``) are not
+serialized with them. Without a usable cache directory, only threads are serialized.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from registry_auth._credentials import Credentials, Secret, _to_secret
 from registry_auth._errors import ConfigurationError, InvalidReferenceError, ProviderError
+from registry_auth._files import PRIVATE_FILE_MODE, private_directory_problem
+from registry_auth._locations import cache_dir
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth.matching import RegistryPattern
 
@@ -171,7 +180,7 @@ class KeyringProvider:
         registry = _registry_key(ref.registry)
         service = f"{self.service_prefix}:{registry}"
         keyring = _import_keyring(self.name)
-        with self._backend_errors("lookup", registry):
+        with self._locked(exclusive=False), self._backend_errors("lookup", registry):
             username = self._read_index(keyring).get(registry)
             if username is not None:
                 password = keyring.get_password(service, username)
@@ -203,7 +212,7 @@ class KeyringProvider:
         secret = _to_secret(password)
         service = f"{self.service_prefix}:{name}"
         keyring = _import_keyring(self.name)
-        with self._lock, self._backend_errors("store", name):
+        with self._locked(exclusive=True), self._backend_errors("store", name):
             index = self._read_index(keyring)
             previous = index.get(name)
             keyring.set_password(service, username, secret.reveal())
@@ -224,7 +233,7 @@ class KeyringProvider:
         name = registry_name(registry)
         service = f"{self.service_prefix}:{name}"
         keyring = _import_keyring(self.name)
-        with self._lock, self._backend_errors("erase", name):
+        with self._locked(exclusive=True), self._backend_errors("erase", name):
             index = self._read_index(keyring)
             username = index.pop(name, None)
             erased = username is not None
@@ -242,6 +251,41 @@ class KeyringProvider:
                     erased = True
         _logger.debug("erased keyring entry %r: %s", service, erased)
         return erased
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the thread lock (writers only) and the lock file shared by this user's processes."""
+        with self._lock if exclusive else contextlib.nullcontext():
+            fd = self._open_lock_file()
+            try:
+                if fd is not None:
+                    import fcntl  # noqa: PLC0415 - POSIX only; checked by _open_lock_file
+
+                    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                yield
+            finally:
+                if fd is not None:
+                    os.close(fd)  # releases the lock
+
+    def _open_lock_file(self) -> int | None:
+        if sys.platform == "win32":  # pragma: no cover - POSIX locks only
+            return None
+        directory = Path(cache_dir(os.environ))
+        digest = hashlib.sha256(self.service_prefix.encode()).hexdigest()[:16]
+        try:
+            problem = private_directory_problem(directory)
+            if problem is None:
+                return os.open(
+                    directory / f"keyring-{digest}.lock",
+                    os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                    PRIVATE_FILE_MODE,
+                )
+        except OSError as exc:
+            problem = exc.strerror or type(exc).__name__
+        _logger.debug(
+            "not locking the keyring between processes: cache directory %s: %s", directory, problem
+        )
+        return None
 
     @contextlib.contextmanager
     def _backend_errors(self, action: str, registry: str) -> Iterator[None]:
@@ -302,5 +346,5 @@ class KeyringProvider:
             ProviderError: the keyring backend failed.
         """
         keyring = _import_keyring(self.name)
-        with self._backend_errors("listing", self.service_prefix):
+        with self._locked(exclusive=False), self._backend_errors("listing", self.service_prefix):
             return dict(sorted(self._read_index(keyring).items()))
