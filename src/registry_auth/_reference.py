@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from collections.abc import Callable
 from typing import Final
 
@@ -33,8 +34,9 @@ DOCKER_HUB: Final = "docker.io"
 _LEGACY_DOCKER_HUB: Final = "index.docker.io"
 # Names a registry URL may use for Docker Hub; references keep all but index.docker.io as is.
 _DOCKER_HUB_HOSTS: Final = frozenset({DOCKER_HUB, _LEGACY_DOCKER_HUB, "registry-1.docker.io"})
-# The names a reference may give Docker Hub (registry-1.docker.io stays as written).
-_HUB_NAMES: Final = frozenset({DOCKER_HUB, _LEGACY_DOCKER_HUB})
+# The names a reference may give Docker Hub (registry-1.docker.io stays as written); a tuple,
+# since a fresh string compares faster than it hashes.
+_HUB_NAMES: Final = (DOCKER_HUB, _LEGACY_DOCKER_HUB)
 _LOCALHOST: Final = "localhost"
 _OFFICIAL_PREFIX: Final = "library/"
 _NAME_MAX: Final = 255
@@ -58,21 +60,45 @@ _REFERENCE_RE: Final = re.compile(
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?",
     re.ASCII,
 )
-# The fast path of _parse(): the same grammar for the references met day to day, once the text
-# is split at its first '/' as Docker splits it. Digests are sha256 only; a domain label is
-# written as alphanumerics joined by runs of '-', the language of _DOMAIN_COMPONENT, with less
-# backtracking. What these do not match goes the long way, which explains failures.
-_FAST_LABEL = r"[a-zA-Z0-9]+(?:-+[a-zA-Z0-9]+)*"
-_FAST_REST = rf"(?P<path>{_REMOTE})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?"
-_FAST_WITH_REGISTRY_RE: Final = re.compile(
-    rf"(?P<domain>(?:{_FAST_LABEL}(?:\.{_FAST_LABEL})*|{_IPV6})(?::[0-9]+)?)/{_FAST_REST}",
-    re.ASCII,
-)
-_FAST_ON_DOCKER_HUB_RE: Final = re.compile(_FAST_REST, re.ASCII)
+
 _DOMAIN_RE: Final = re.compile(_DOMAIN, re.ASCII)
 _PATH_COMPONENT_RE: Final = re.compile(_PATH_COMPONENT, re.ASCII)
 _TAG_RE: Final = re.compile(_TAG, re.ASCII)
 _IMAGE_ID_RE: Final = re.compile(r"[a-f0-9]{64}", re.ASCII)
+
+# The fast path of ImageReference.parse(): the same grammar for the references met day to day (a
+# host name for a registry, a sha256 digest), written for the regular expression engine to run
+# quickly. What these do not match goes the long way, which reads IPv6 hosts and other digests
+# and explains every error. Three differences from the patterns above keep their language:
+# - Quantifiers are possessive (Python 3.11+). Each run they repeat stops where a character of
+#   another class starts, so giving a character back never leads to a match, and the engine
+#   need not keep what it would take to try. Before 3.11 they are plain greedy quantifiers.
+# - The engine tests a class of one or two ranges, such as [a-z0-9], one range after the other,
+#   and a class of more in one bitmap lookup. \xff, which no ASCII text holds (parse() checks
+#   that the text is ASCII), makes the classes the engine tests most often bitmaps.
+# - A host label is an alphanumeric, then alphanumerics and '-', not ending in '-': one run.
+_FAST_PATH = r"([a-z0-9\xff]++(?:(?:[._/]|__|-++)[a-z0-9\xff]++)*+)"
+_FAST_TAG_AND_DIGEST = r"(?::(\w[\w.-]{0,127}+))?+(?:@sha256:[0-9a-f\xff]{64})?+"
+_FAST_LABEL = r"[a-zA-Z0-9][a-zA-Z0-9-]*+(?<!-)"
+_FAST_HOST = rf"{_FAST_LABEL}(?:\.{_FAST_LABEL})*+(?::[0-9\xff]++)?+"
+_SHA256_DIGEST_LENGTH: Final = len("sha256:") + 64
+
+
+def _greedy(pattern: str) -> str:
+    """``pattern`` with its possessive quantifiers (``++``, ``*+``, ``?+``, ``}+``) made greedy."""
+    return re.sub(r"(?<=[+*?}])\+", "", pattern)
+
+
+def _fast_matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """The ``fullmatch`` of ``pattern``, made greedy where Python has no possessive quantifiers."""
+    if sys.version_info < (3, 11):  # pragma: no cover - tested on Python 3.10 only
+        pattern = _greedy(pattern)
+    return re.compile(pattern, re.ASCII).fullmatch
+
+
+# Each matches a whole text (path, tag): one on Docker Hub, one whose first component is a host.
+_fast_on_docker_hub: Final = _fast_matcher(_FAST_PATH + _FAST_TAG_AND_DIGEST)
+_fast_with_registry: Final = _fast_matcher(f"{_FAST_HOST}/{_FAST_PATH}{_FAST_TAG_AND_DIGEST}")
 
 # Digest algorithms the engine can verify, and the length of their hex encoding.
 _DIGEST_HEX_LENGTHS: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -178,40 +204,21 @@ def _explain(text: str) -> str:
 
 
 def _parse(text: str) -> ImageReference | str:
-    """Parse ``text`` as ``docker pull`` does; on failure, return the reason instead."""
-    first, slash, _ = text.partition("/")
-    if slash and (
-        first == _LOCALHOST or "." in first or ":" in first or first.lower() != first
-    ):  # _names_registry(first), inlined
-        match = _FAST_WITH_REGISTRY_RE.fullmatch(text)
-        if match is None:
-            return _parse_slowly(text)
-        domain, path, tag, digest = match.groups()
-        if domain in _HUB_NAMES:
-            domain = DOCKER_HUB
-            if "/" not in path:
-                path = _OFFICIAL_PREFIX + path
-    else:
-        match = _FAST_ON_DOCKER_HUB_RE.fullmatch(text)
-        if match is None:
-            return _parse_slowly(text)
-        path, tag, digest = match.groups()
-        if not slash:
-            if len(text) == _IMAGE_ID_LENGTH:
-                return _parse_slowly(text)  # perhaps an image ID
-            path = _OFFICIAL_PREFIX + path
-        domain = DOCKER_HUB
-    if len(path) > _NAME_MAX or _SET_SLOTS is None:
+    """Parse ``text`` as ``docker pull`` does; on failure, return the reason instead.
+
+    The fast path lives in :meth:`ImageReference.parse`, inlined there. On a failure, the full
+    parse runs once more to give the reason: a cost that only failures pay.
+    """
+    try:
+        return ImageReference.parse(text)
+    except InvalidReferenceError:
         return _parse_slowly(text)
-    # ImageReference(registry=domain, repository=path, tag=tag, digest=digest), for less.
-    ref = _new_object(ImageReference)
-    set_registry, set_repository, set_tag, set_digest, clear_hash = _SET_SLOTS
-    set_registry(ref, domain)
-    set_repository(ref, path)
-    set_tag(ref, tag)
-    set_digest(ref, digest)
-    clear_hash(ref, None)
-    return ref
+
+
+def _invalid(text: str, reason: str) -> InvalidReferenceError:
+    """The error :meth:`ImageReference.parse` raises for ``text``."""
+    prefix = f"invalid image reference {text!r}" if text else "invalid image reference"
+    return InvalidReferenceError(f"{prefix}: {reason}", text=text)
 
 
 def _parse_slowly(text: str) -> ImageReference | str:
@@ -378,10 +385,41 @@ class ImageReference:
         """
         if not isinstance(text, str):
             raise TypeError(f"ImageReference.parse takes a str, not {type(text).__name__}")
-        result = _parse(text)
+        # The fast path, inlined: the hottest code of the package. Split off the registry as
+        # Docker does (a first component holding '.' or ':', or localhost; one that is merely not
+        # lowercase is left to the full parse), match the rest, and fill the slots.
+        first, slash, _ = text.partition("/")
+        if slash and ("." in first or ":" in first or first == _LOCALHOST):
+            match = _fast_with_registry(text)
+            registry = first
+        else:
+            match = None if len(text) == _IMAGE_ID_LENGTH else _fast_on_docker_hub(text)
+            registry = DOCKER_HUB
+        if match is not None and text.isascii():
+            path, tag = match.groups()
+            if registry in _HUB_NAMES:
+                registry = DOCKER_HUB
+                if "/" not in path:
+                    path = _OFFICIAL_PREFIX + path
+            if len(path) <= _NAME_MAX:
+                # Only a sha256 digest matched, and it ends the text.
+                digest = text[-_SHA256_DIGEST_LENGTH:] if "@" in text else None
+                if _SET_SLOTS is None:  # see _slots_to_set()
+                    return ImageReference(
+                        registry=registry, repository=path, tag=tag, digest=digest
+                    )
+                # The same, for less: see _UnderConstruction.
+                ref: _UnderConstruction = _UnderConstruction()
+                ref.registry = registry
+                ref.repository = path
+                ref.tag = tag
+                ref.digest = digest
+                ref._attrs_cached_hash = None
+                ref.__class__ = ImageReference  # type: ignore[assignment] # see _UnderConstruction
+                return ref
+        result = _parse_slowly(text)
         if isinstance(result, str):
-            prefix = f"invalid image reference {text!r}" if text else "invalid image reference"
-            raise InvalidReferenceError(f"{prefix}: {result}", text=text)
+            raise _invalid(text, result)
         return result
 
     @classmethod
@@ -498,18 +536,59 @@ class ImageReference:
         return f"ImageReference({str(self)!r})"
 
 
-# The fast path of _parse() fills ImageReference's slots itself rather than calling the __init__
-# attrs generated, which does the same (no defaults to compute, no validators, no converters)
-# at about 1.5 times the cost: its fields, then attrs' hash cache, empty. Should another attrs
-# version lay the class out otherwise, _parse() calls the constructor instead.
-_new_object = object.__new__
-_FAST_SLOTS: Final = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
-_SET_SLOTS: Final[tuple[Callable[[ImageReference, str | None], None], ...] | None] = (
-    tuple(getattr(ImageReference, name).__set__ for name in _FAST_SLOTS)
-    if [field.name for field in attrs.fields(ImageReference)] == list(_FAST_SLOTS[:4])
-    and set(vars(ImageReference).get("__slots__", ())) == {*_FAST_SLOTS, "__weakref__"}
-    else None
-)
+class _UnderConstruction(ImageReference):
+    """An :class:`ImageReference` whose slots can still be set, for the fast path of ``parse``.
+
+    ``parse`` creates one, sets its slots as plain attributes, then makes it an
+    ``ImageReference`` by assigning ``__class__`` (allowed: the two lay their instances out the
+    same way, since this class adds no slot). That is what attrs' ``__init__`` does for a class
+    whose fields have no defaults to compute, validators or converters, at less than half the
+    cost: ``__init__`` must set each slot through ``object.__setattr__`` to get past the frozen
+    class's ``__setattr__``. No instance of this class leaves ``parse``.
+    """
+
+    __slots__ = ()
+    __init__ = object.__init__  # calling the class is the cheapest way to get an instance
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__  # (both, or neither reaches the slots directly)
+
+    # Writable here: the fields, then attrs' hash cache, which must start empty.
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    _attrs_cached_hash: int | None
+
+
+def _slots_to_set() -> tuple[str, ...] | None:
+    """The slots ``parse`` fills in an :class:`_UnderConstruction`, or None if it should not.
+
+    It should not if another attrs version lays :class:`ImageReference` out otherwise, if this
+    Python refuses the ``__class__`` assignment, or if it runs without the GIL, where CPython
+    (3.13, 3.14) stops every thread for each such assignment. ``parse`` then calls the
+    constructor.
+    """
+    names = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
+    if [field.name for field in attrs.fields(ImageReference)] != list(names[:4]) or set(
+        vars(ImageReference).get("__slots__", ())
+    ) != {*names, "__weakref__"}:
+        return None  # pragma: no cover - the attrs versions we support
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+
+    if gil_enabled is not None and not gil_enabled():
+        return None
+    probe: _UnderConstruction = _UnderConstruction()
+    for name, value in zip(names, ("registry.example", "team/app", "1.0", None, None), strict=True):
+        setattr(probe, name, value)
+    try:
+        probe.__class__ = ImageReference  # type: ignore[assignment] # the point: it becomes one
+    except TypeError:  # pragma: no cover - CPython allows it
+        return None
+    expected = ImageReference(registry="registry.example", repository="team/app", tag="1.0")
+    return names if probe == expected and hash(probe) == hash(expected) else None
+
+
+# The slots parse() sets itself, or None where it calls the constructor.
+_SET_SLOTS: Final = _slots_to_set()
 
 
 def _parse_field(name: str) -> ImageReference:
