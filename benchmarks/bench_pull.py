@@ -64,7 +64,7 @@ def _raw_pull(client: Any, pushed: PushedImage, auth: dict[str, str]) -> Callabl
     return pull
 
 
-def run(*, runs: int = 7, layer_mib: int = 16, images: int = 10, image_mib: int = 4) -> list[Row]:
+def run(*, runs: int = 15, layer_mib: int = 16, images: int = 10, image_mib: int = 4) -> list[Row]:
     """Start the local stack, push the images, and pull them every which way."""
     from registry_auth.testing.stack import Image, LocalStack  # noqa: PLC0415 - needs root
 
