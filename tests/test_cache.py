@@ -1,3 +1,4 @@
+import asyncio
 import datetime as dt
 import functools
 import json
@@ -309,6 +310,29 @@ def test_64_threads_cold_cache_make_one_fetch(clock):
     assert len(results) == 64
     assert len(calls) == 1
     assert all(result == token() for result in results)
+
+
+def test_asyncio_tasks_asking_through_worker_threads_make_one_fetch(clock):
+    """From asyncio code, the cache is used through threads (it blocks); one fetch still."""
+    cache = TokenCache(clock=clock)
+    release = threading.Event()
+    calls = []
+
+    def fetch():
+        calls.append(1)
+        release.wait(5)
+        return token()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, release.set)  # the other tasks are queued behind the fetch by then
+        return await asyncio.gather(
+            *(asyncio.to_thread(cache.get_or_fetch, KEY, fetch) for _ in range(20))
+        )
+
+    results = asyncio.run(main())
+    assert len(calls) == 1
+    assert results == [token()] * 20
 
 
 def test_waiters_share_the_failure(clock):

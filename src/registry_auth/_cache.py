@@ -452,6 +452,9 @@ class TokenCache:
     cached token is still valid, that token is served and a warning is logged on the
     ``registry_auth.cache`` logger; when no valid token is cached, the failure is raised as a
     :class:`~registry_auth.TokenFetchError`.
+
+    Calls block while a fetch runs; asyncio code calls them in worker threads
+    (``asyncio.to_thread``), and concurrent tasks still make one fetch.
     """
 
     def __init__(
