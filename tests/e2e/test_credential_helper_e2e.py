@@ -128,13 +128,12 @@ def _twelve_hours(parsed, **_):
         entry["expiresAt"] = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)
 
 
-def test_get_with_a_warm_cache_imports_neither_boto3_nor_docker(
-    local_stack, helper_env, monkeypatch
-):
+@pytest.fixture
+def warm_ecr(local_stack, helper_env, monkeypatch):
+    """This process in the helper's environment, the on-disk token cache warmed as a first run
+    would warm it: (the resolver, the token). The token lives 12 hours (moto dates its 2015)."""
     for name, value in helper_env.items():
         monkeypatch.setenv(name, value)
-    # Warm the on-disk cache as a first run would, with a token that lives 12 hours (moto
-    # dates its tokens 2015).
     monkeypatch.setattr(
         botocore.handlers,
         "BUILTIN_HANDLERS",
@@ -143,9 +142,14 @@ def test_get_with_a_warm_cache_imports_neither_boto3_nor_docker(
             ("after-call.ecr.GetAuthorizationToken", _twelve_hours),
         ],
     )
-    warm = load_resolver(helper_env["REGISTRY_AUTH_CONFIG"])
-    token = warm.resolve_registry(ECR_HOST)
+    resolver = load_resolver(helper_env["REGISTRY_AUTH_CONFIG"])
+    token = resolver.resolve_registry(ECR_HOST)
     assert token is not None
+    return resolver, token
+
+
+def test_get_with_a_warm_cache_imports_neither_boto3_nor_docker(helper_env, warm_ecr):
+    _, token = warm_ecr
     assert list(Path(helper_env["REGISTRY_AUTH_CACHE_DIR"]).iterdir())
     probe = (
         "import sys\n"
@@ -186,23 +190,9 @@ def _executable_get(helper_env, address):
     )
 
 
-def test_a_ready_ecr_answer_is_served_until_the_token_is_invalidated(
-    local_stack, helper_env, monkeypatch
-):
+def test_a_ready_ecr_answer_is_served_until_the_token_is_invalidated(helper_env, warm_ecr):
     """The executable keeps its ECR answer; a token invalidated elsewhere is never served."""
-    for name, value in helper_env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(
-        botocore.handlers,
-        "BUILTIN_HANDLERS",
-        [
-            *botocore.handlers.BUILTIN_HANDLERS,
-            ("after-call.ecr.GetAuthorizationToken", _twelve_hours),
-        ],
-    )
-    resolver = load_resolver(helper_env["REGISTRY_AUTH_CONFIG"])
-    token = resolver.resolve_registry(ECR_HOST)
-    assert token is not None
+    resolver, token = warm_ecr
     assert _cached_tokens(helper_env) == 1
     # A ready answer is only written once the files it depends on have been left alone a moment.
     time.sleep(_ready.RACY_WINDOW + 0.5)
