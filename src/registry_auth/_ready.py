@@ -54,9 +54,11 @@ __all__ = ["MAX_AGE", "RACY_WINDOW", "answers_dir", "dependencies", "lookup", "r
 MAX_AGE = 15 * 60.0
 """The longest a ready answer is served, in seconds, whatever the token's lifetime."""
 
-_HEADER = b"registry-auth ready answer 1\n"
 RACY_WINDOW = 2.0
 """Seconds: a file changed this close to a run may change again unseen (timestamps are coarse)."""
+
+_HEADER = b"registry-auth ready answer 1\n"
+_POSIX = sys.platform != "win32"  # private files and directories need POSIX permissions
 _CLOCK_SKEW = 5.0  # seconds: a record written "later" than now means the clock went back
 _MAX_RECORD = 64 * 1024
 _NAME_LENGTH = 40
@@ -90,7 +92,7 @@ def _stamp(path: bytes) -> bytes:
 
 
 def _environment_bytes(environ: Mapping[str, str]) -> Iterable[tuple[bytes, bytes]]:
-    if environ is os.environ and sys.platform != "win32":
+    if environ is os.environ:
         return sorted(os.environb.items())
     return sorted((os.fsencode(key), os.fsencode(value)) for key, value in environ.items())
 
@@ -120,6 +122,8 @@ def _private(info: os.stat_result, *, directory: bool) -> bool:
 
 
 def _read_record(path: str) -> bytes | None:
+    if not _POSIX:  # pragma: no cover - records are written on POSIX systems only
+        return None
     try:
         directory = os.lstat(os.path.dirname(path))
         if not _private(directory, directory=True):
