@@ -101,6 +101,14 @@ def test_a_removed_variable_is_a_miss(env, clock):
     assert _ready.lookup(ADDRESS, {k: v for k, v in env.items() if k != "PATH"}) is None
 
 
+def test_lc_ctype_alone_is_not_digested(env, clock):
+    # Python sets it as it starts in the C locale; the native client never sees that value.
+    assert keep({**env, "LC_CTYPE": "C.UTF-8"}, clock=clock)
+    assert _ready.lookup(ADDRESS, env) == ANSWER
+    assert _ready.lookup(ADDRESS, {**env, "LC_CTYPE": "POSIX"}) == ANSWER
+    assert _ready.lookup(ADDRESS, {**env, "LC_ALL": "C.UTF-8"}) is None
+
+
 def test_another_working_directory_is_a_miss(env, clock, tmp_path, monkeypatch):
     assert keep(env, clock=clock)
     monkeypatch.chdir(tmp_path)

@@ -7,7 +7,8 @@ After answering, the helper writes the answer down with everything it was comput
 next run for the same address reads it back with nothing but ``os`` and a hash, and answers
 if nothing it depended on has changed:
 
-- the environment, byte for byte, the working directory and the user;
+- the environment, byte for byte (but ``LC_CTYPE``, which Python may set as it starts), the
+  working directory and the user;
 - every file it read or looked for: each place in the configuration search order (a file
   created higher in the order is seen), the secret files the configuration named, the token
   cache file (a token refreshed or invalidated by another process is seen);
@@ -91,10 +92,19 @@ def _stamp(path: bytes) -> bytes:
     )
 
 
+# Python may set LC_CTYPE itself as it starts (PEP 538, in the C locale), so the helper's
+# native client, which reads the environment before any Python runs, would never see the same
+# value; no answer depends on the locale.
+_NOT_DIGESTED = b"LC_CTYPE"
+
+
 def _environment_bytes(environ: Mapping[str, str]) -> Iterable[tuple[bytes, bytes]]:
+    items: Iterable[tuple[bytes, bytes]]
     if environ is os.environ:
-        return sorted(os.environb.items())
-    return sorted((os.fsencode(key), os.fsencode(value)) for key, value in environ.items())
+        items = os.environb.items()
+    else:
+        items = ((os.fsencode(key), os.fsencode(value)) for key, value in environ.items())
+    return sorted(item for item in items if item[0] != _NOT_DIGESTED)
 
 
 def _digest(address: str, environ: Mapping[str, str], files: Iterable[bytes]) -> str:
