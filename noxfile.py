@@ -25,11 +25,15 @@ E2E_BINARIES = {
 }
 
 
+# Development builds compile the native parts or fail (hatch_build.py): no silent fallback.
+NATIVE = {"REGISTRY_AUTH_BUILD_NATIVE": "1"}
+
+
 def install(session: nox.Session, *groups: str, extras: str = "all") -> None:
     requirements: list[str] = []
     for group in groups:
         requirements.extend(nox.project.dependency_groups(PYPROJECT, group))
-    session.install("-e", f".[{extras}]", *requirements)
+    session.install("-e", f".[{extras}]", *requirements, env=NATIVE)
 
 
 @nox.session
@@ -129,7 +133,7 @@ def package(session: nox.Session) -> None:
     """Build the wheel, install it into a clean venv, and check what `import` pulls in."""
     session.install("build")
     dist = session.create_tmp()
-    session.run("python", "-m", "build", "--wheel", "--outdir", dist, silent=True)
+    session.run("python", "-m", "build", "--wheel", "--outdir", dist, silent=True, env=NATIVE)
     wheels = [name for name in os.listdir(dist) if name.endswith(".whl")]
     if len(wheels) != 1:
         session.error(f"expected one wheel in {dist}, found {wheels}")
@@ -142,6 +146,14 @@ def package(session: nox.Session) -> None:
         "assert not heavy, heavy\n"
         f"names = zipfile.ZipFile({wheel!r}).namelist()\n"
         "assert 'registry_auth/py.typed' in names, 'py.typed missing from the wheel'\n"
+        "assert not [n for n in names if n.endswith('.c')], 'C sources in the wheel'\n"
+        "import os, subprocess, sysconfig\n"
+        "scripts = sysconfig.get_path('scripts')\n"
+        "client = os.path.join(scripts, 'docker-credential-registry-auth')\n"
+        "with open(client, 'rb') as f:\n"
+        "    assert f.read(4) == b'\\x7fELF', 'the native helper client is missing'\n"
+        "out = subprocess.run([client, 'version'], capture_output=True, text=True, check=True)\n"
+        "assert out.stdout.startswith('docker-credential-registry-auth (registry-auth) '), out\n"
         "print('clean install OK:', registry_auth.__name__, len(registry_auth.__all__), 'names')\n"
     )
     venv = os.path.join(session.create_tmp(), "clean")
