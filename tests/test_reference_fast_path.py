@@ -1,10 +1,12 @@
-"""Tests for the fast path of ImageReference.parse: it must agree with the full parse everywhere.
+"""Tests for the Python fast path of ImageReference.parse: it must agree with the full parse.
 
-parse() first tries two possessive regular expressions and fills the frozen object's slots
-through a mutable twin class; whatever they refuse goes through the full parse, which explains
-failures. Every test here either compares the two on texts chosen near the grammar's edges, or
-checks one of the fast path's own devices (possessive quantifiers, the \\xff bitmap classes and
-the ASCII check they rely on, the construction of the object).
+Without the C parser (registry_auth._speedups, tested in test_reference_speedups.py), parse()
+first tries two possessive regular expressions and fills the frozen object's slots through a
+mutable twin class; whatever they refuse goes through the full parse, which explains failures.
+Every test here runs with the C parser switched off, and either compares the two on texts
+chosen near the grammar's edges, or checks one of the fast path's own devices (possessive
+quantifiers, the \\xff bitmap classes and the ASCII check they rely on, the construction of
+the object).
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from registry_auth._reference import ImageReference, _parse_slowly
 
 HEX = "0123456789abcdef"
 F64 = "f" * 64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _python_parser_only():
+    """Switch the C parser off for this module's tests (module-wide, for hypothesis' sake)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_reference, "_native_parse", None)
+        yield
+
+
+def test_these_tests_run_the_python_parser():
+    assert _reference._native_parse is None
 
 
 def _assert_fast_agrees_with_full(text: str) -> None:

@@ -12,6 +12,10 @@ Docker's normalization (``ParseNormalizedNamed``):
   digits.
 
 Every other part of registry-auth takes an :class:`ImageReference`.
+
+Where the C extension ``registry_auth._speedups`` is built (CPython with the GIL), parse() asks
+it first: it reads every valid reference as this module does, and leaves everything else to
+the Python code here, which explains each failure and is the whole parser elsewhere.
 """
 
 from __future__ import annotations
@@ -383,6 +387,11 @@ class ImageReference:
             InvalidReferenceError: the text is not a valid reference; the message says why.
             TypeError: ``text`` is not a string.
         """
+        if _native_parse is not None:  # the C parser, where it is built: see _load_native_parse()
+            native = _native_parse(text)
+            if native is not None:
+                return native
+            # None: not a reference, or not a str. Below, the Python code says which and why.
         if not isinstance(text, str):
             raise TypeError(f"ImageReference.parse takes a str, not {type(text).__name__}")
         # The fast path, inlined: the hottest code of the package. Split off the registry as
@@ -560,6 +569,26 @@ class _UnderConstruction(ImageReference):
     _attrs_cached_hash: int | None
 
 
+# The slots attrs' __init__ fills: the fields, then its hash cache, which starts as None.
+_SLOT_NAMES: Final = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
+
+
+def _laid_out_as_expected() -> bool:
+    """Whether :class:`ImageReference` has exactly the slots :data:`_SLOT_NAMES` (and a weakref).
+
+    Both fast constructions, the Python one and the C one, fill those slots and nothing else.
+    """
+    fields = [field.name for field in attrs.fields(ImageReference)]
+    slots = set(vars(ImageReference).get("__slots__", ()))
+    return fields == list(_SLOT_NAMES[:4]) and slots == {*_SLOT_NAMES, "__weakref__"}
+
+
+def _gil_enabled() -> bool:
+    """Whether this Python runs with the GIL (always so before 3.13)."""
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+
+    return gil_enabled is None or bool(gil_enabled())
+
+
 def _slots_to_set() -> tuple[str, ...] | None:
     """The slots ``parse`` fills in an :class:`_UnderConstruction`, or None if it should not.
 
@@ -568,13 +597,10 @@ def _slots_to_set() -> tuple[str, ...] | None:
     (3.13, 3.14) stops every thread for each such assignment. ``parse`` then calls the
     constructor.
     """
-    names = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
-    if [field.name for field in attrs.fields(ImageReference)] != list(names[:4]) or set(
-        vars(ImageReference).get("__slots__", ())
-    ) != {*names, "__weakref__"}:
+    names = _SLOT_NAMES
+    if not _laid_out_as_expected():
         return None  # pragma: no cover - the attrs versions we support
-    gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+
-    if gil_enabled is not None and not gil_enabled():
+    if not _gil_enabled():
         return None
     probe: _UnderConstruction = _UnderConstruction()
     for name, value in zip(names, ("registry.example", "team/app", "1.0", None, None), strict=True):
@@ -589,6 +615,47 @@ def _slots_to_set() -> tuple[str, ...] | None:
 
 # The slots parse() sets itself, or None where it calls the constructor.
 _SET_SLOTS: Final = _slots_to_set()
+
+# Texts the C parser's check at load time must read as the constructor builds them.
+_PROBE_DIGEST: Final = "sha256:" + "0123456789abcdef" * 4
+_NATIVE_PROBES: Final = {
+    "ubuntu": ImageReference(registry=DOCKER_HUB, repository="library/ubuntu"),
+    f"registry.example:5000/team/app:1.0@{_PROBE_DIGEST}": ImageReference(
+        registry="registry.example:5000", repository="team/app", tag="1.0", digest=_PROBE_DIGEST
+    ),
+}
+
+
+def _load_native_parse() -> Callable[[object], ImageReference | None] | None:
+    """The C parser (``registry_auth._speedups.parse``), set up to build ImageReferences; or None.
+
+    It returns the reference a ``str`` names, or None when the text is not a valid reference
+    or not a ``str``, for :meth:`ImageReference.parse` to say why. It is left out, and the
+    Python parser does all the work, where the extension is not built (no C compiler at
+    install time, or not CPython), where CPython runs without the GIL, where attrs lays
+    :class:`ImageReference` out otherwise, or where its objects do not pass a check here.
+    """
+    if sys.implementation.name != "cpython" or not _gil_enabled() or not _laid_out_as_expected():
+        return None
+    try:
+        from registry_auth import _speedups  # noqa: PLC0415 - optional, compiled at install
+    except ImportError:
+        return None
+    try:
+        _speedups.configure(
+            ImageReference, tuple(vars(ImageReference)[name] for name in _SLOT_NAMES)
+        )
+    except (TypeError, ValueError):  # pragma: no cover - a layout configure() cannot fill
+        return None
+    for text, expected in _NATIVE_PROBES.items():
+        ref = _speedups.parse(text)
+        if not (type(ref) is ImageReference and ref == expected and hash(ref) == hash(expected)):
+            return None  # a build that does not agree with this module
+    return _speedups.parse
+
+
+# The C parser ImageReference.parse() tries first, or None where there is none.
+_native_parse: Final = _load_native_parse()
 
 
 def _parse_field(name: str) -> ImageReference:
