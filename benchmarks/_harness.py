@@ -35,6 +35,8 @@ __all__ = [
 
 
 _EMPTY = "<an empty program>"
+EMPTY_PROGRAM = "true"
+"""Where :func:`time_commands` puts the times of the empty program it subtracted (spawn loop)."""
 
 
 def median(values: Sequence[float]) -> float:
@@ -144,8 +146,11 @@ def _spawn_loop(
             shift = run % len(names)
             for name in names[shift:] + names[:shift]:
                 raw[name].append(_spawn_and_wait(contenders[name], env, inputs[name]))
-    overhead = median(raw.pop(_EMPTY))
-    return {name: [max(0.0, t - overhead) for t in values] for name, values in raw.items()}
+    empty_times = raw.pop(_EMPTY)
+    overhead = median(empty_times)
+    times = {name: [max(0.0, t - overhead) for t in values] for name, values in raw.items()}
+    times[EMPTY_PROGRAM] = empty_times  # as measured: what any process costs to start here
+    return times
 
 
 def time_commands(
@@ -160,7 +165,8 @@ def time_commands(
 
     By default the commands are started from Python with ``posix_spawn``, taking turns run by
     run (so that a burst of load on a shared machine hits them all), stdin read from a file;
-    the time an empty program (``true``) takes the same way is subtracted from each run. With
+    the time an empty program (``true``) takes the same way is subtracted from each run, and
+    its own times are returned under :data:`EMPTY_PROGRAM`. With
     ``use_hyperfine``, hyperfine installed (Debian package ``hyperfine``) and no command reading
     stdin, hyperfine times them instead (``--shell=none``), one command after the other.
     """

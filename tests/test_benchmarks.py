@@ -13,6 +13,7 @@ from importlib.metadata import distribution
 import pytest
 from benchmarks import bench_docker_config, bench_ecr, bench_parse, bench_startup, run
 from benchmarks._harness import (
+    EMPTY_PROGRAM,
     Command,
     Row,
     check_real_interpreter,
@@ -132,7 +133,12 @@ def test_processes_are_timed_with_stdin_from_a_file(tmp_path):
     }
     times, method = time_commands(commands, runs=2, warmup=0, env={"PATH": "/usr/bin:/bin"})
     assert method.startswith("posix_spawn")
-    assert {name: len(values) for name, values in times.items()} == {"reader": 2, "empty": 2}
+    assert {name: len(values) for name, values in times.items()} == {
+        "reader": 2,
+        "empty": 2,
+        EMPTY_PROGRAM: 2,  # the subtracted start of `true`, as measured
+    }
+    assert all(t > 0 for t in times[EMPTY_PROGRAM])
     assert marker.read_text() == "hello"
     with pytest.raises(RuntimeError, match="failed while being timed"):
         time_commands({"fails": Command(("false",))}, runs=1, warmup=0, use_hyperfine=False)
