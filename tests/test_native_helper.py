@@ -434,23 +434,24 @@ def test_other_actions_are_handed_over_untouched(client, env, args):
     assert bytes.fromhex(received["stdin"]) == b'{"ServerURL": "x"}'
 
 
+def copy_alone(client, directory):
+    """A copy of the client in a directory of its own."""
+    directory.mkdir()
+    copy = directory / hatch_build.HELPER
+    copy.write_bytes(client.read_bytes())
+    copy.chmod(0o755)
+    return copy
+
+
 def test_without_a_python_helper_beside_it_the_one_on_path_is_used(client, env, tmp_path):
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    lone_client = alone / hatch_build.HELPER
-    lone_client.write_bytes(client.read_bytes())
-    lone_client.chmod(0o755)
+    lone_client = copy_alone(client, tmp_path / "alone")
     env = {**env, "PATH": f"{client.parent}:/usr/bin:/bin"}
     received = handed_over(get(lone_client, env, args=("list",)))
     assert received["argv"][1:] == ["list"]
 
 
 def test_without_any_python_helper_it_says_so(client, env, tmp_path):
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    lone_client = alone / hatch_build.HELPER
-    lone_client.write_bytes(client.read_bytes())
-    lone_client.chmod(0o755)
+    lone_client = copy_alone(client, tmp_path / "alone")
     result = get(lone_client, {**env, "PATH": str(tmp_path / "nowhere")})
     assert result.returncode == 1
     assert result.stdout == b""
@@ -458,12 +459,9 @@ def test_without_any_python_helper_it_says_so(client, env, tmp_path):
 
 
 def test_a_python_helper_beside_it_that_cannot_run_is_not_replaced_from_path(client, env, tmp_path):
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / hatch_build.HELPER).write_bytes(client.read_bytes())
-    (broken / hatch_build.HELPER).chmod(0o755)
-    (broken / "registry-auth-credential-helper").write_text(STAND_IN)  # not executable
-    result = get(broken / hatch_build.HELPER, {**env, "PATH": f"{client.parent}:/usr/bin:/bin"})
+    broken = copy_alone(client, tmp_path / "broken")
+    (broken.parent / "registry-auth-credential-helper").write_text(STAND_IN)  # not executable
+    result = get(broken, {**env, "PATH": f"{client.parent}:/usr/bin:/bin"})
     assert result.returncode == 1
     assert b"cannot run registry-auth-credential-helper: Permission denied" in result.stderr
 

@@ -24,9 +24,7 @@ from hypothesis import strategies as st
 
 from registry_auth import InvalidReferenceError, _reference
 from registry_auth._reference import ImageReference, _parse_slowly
-
-HEX = "0123456789abcdef"
-F64 = "f" * 64
+from tests.reference_texts import CHOSEN_TEXTS, F64, HEX, assemble
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -128,12 +126,7 @@ def _intrude(text: str, character: str, where: int) -> str:
 
 
 _near_references = st.builds(
-    lambda registry, path, tag, digest: (
-        (f"{registry}/" if registry is not None else "")
-        + path
-        + (f":{tag}" if tag is not None else "")
-        + (f"@{digest}" if digest is not None else "")
-    ),
+    assemble,
     st.none() | _registries,
     _paths,
     st.none() | _tags,
@@ -158,60 +151,7 @@ def test_the_fast_path_agrees_with_the_full_parse_on_any_text(text):
     _assert_fast_agrees_with_full(text)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        # Docker Hub, spelled every way a reference may spell it.
-        "ubuntu",
-        "docker.io/ubuntu",
-        "index.docker.io/ubuntu",
-        "index.docker.io/team/app:1.0",
-        "docker.io/library/ubuntu",
-        "registry-1.docker.io/ubuntu",
-        "Docker.io/ubuntu",
-        # A first component read as a registry only because it is not lowercase.
-        "Team/app",
-        "LOCALHOST/app",
-        "localhost/app",
-        "localhost:5000/app",
-        # 64 characters without a '/': an image ID when hexadecimal.
-        "a" * 64,
-        "g" * 64,
-        "a" * 63,
-        "a" * 65,
-        "a" * 64 + ":1",
-        # The 255-character limit on the path, library/ included.
-        "a" * 247,
-        "a" * 248,
-        "registry.example.com/" + "a" * 255,
-        "registry.example.com/" + "a" * 256,
-        # The 128-character limit on the tag.
-        "app:" + "t" * 128,
-        "app:" + "t" * 129,
-        # Digests the fast path leaves to the full parse, and some it takes.
-        f"app@sha384:{'0a' * 48}",
-        f"app@sha512:{'0a' * 64}",
-        f"app@sha256:{F64}",
-        f"app:1.0@sha256:{F64}",
-        f"app@sha256:{F64.upper()}",
-        f"app@sha256:{F64[:-1]}",
-        # IPv6 registries, which only the full parse reads.
-        "[::1]:5000/app",
-        "[::1]/app:1.0",
-        # Separators at the edges of what is allowed.
-        "a__b/c--d/e.f",
-        "a___b",
-        "a_-b",
-        "a/-b",
-        "a-/b",
-        "x-y.example.com/app",
-        "x--y.example.com/app",
-        "-x.example.com/app",
-        "x-.example.com/app",
-        "registry.example.com:/app",
-        "registry.example.com:5000:6000/app",
-    ],
-)
+@pytest.mark.parametrize("text", CHOSEN_TEXTS)
 def test_the_fast_path_agrees_with_the_full_parse_on_chosen_texts(text):
     _assert_fast_agrees_with_full(text)
 
