@@ -132,7 +132,8 @@ def demo(session: nox.Session) -> None:
 def package(session: nox.Session) -> None:
     """Build the wheel, install it into a clean venv, and check what `import` pulls in."""
     session.install("build")
-    dist = session.create_tmp()
+    dist = os.path.join(session.create_tmp(), "dist")
+    shutil.rmtree(dist, ignore_errors=True)  # a wheel of an earlier run is not this one
     session.run("python", "-m", "build", "--wheel", "--outdir", dist, silent=True, env=NATIVE)
     wheels = [name for name in os.listdir(dist) if name.endswith(".whl")]
     if len(wheels) != 1:
@@ -154,6 +155,8 @@ def package(session: nox.Session) -> None:
         "    assert f.read(4) == b'\\x7fELF', 'the native helper client is missing'\n"
         "out = subprocess.run([client, 'version'], capture_output=True, text=True, check=True)\n"
         "assert out.stdout.startswith('docker-credential-registry-auth (registry-auth) '), out\n"
+        "from registry_auth import _reference\n"
+        "assert _reference._native_parse is not None, 'the C parser is not in use'\n"
         "print('clean install OK:', registry_auth.__name__, len(registry_auth.__all__), 'names')\n"
     )
     venv = os.path.join(session.create_tmp(), "clean")
