@@ -115,6 +115,7 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             output, failed = result.stdout + result.stderr, result.returncode != 0
         if failed:
             if required:
+                shutil.rmtree(self._scratch, ignore_errors=True)  # no finalize() after this
                 message = f"{SWITCH}=1 and this did not compile: {shlex.join(command)}\n{output}"
                 raise RuntimeError(message)
             self.app.display_warning(

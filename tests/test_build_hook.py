@@ -79,10 +79,13 @@ def test_without_a_compiler_the_wheel_is_pure_python_and_still_has_the_helper(tm
 
 
 def test_a_required_native_build_fails_when_nothing_compiles(tmp_path):
-    result, wheels = build(tmp_path, CC="false", **{hatch_build.SWITCH: "1"})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result, wheels = build(tmp_path, CC="false", TMPDIR=str(scratch), **{hatch_build.SWITCH: "1"})
     assert result.returncode != 0
     assert wheels == []
     assert f"{hatch_build.SWITCH}=1 and this did not compile" in result.stderr
+    assert not list(scratch.glob("registry-auth-build-*"))  # its scratch directory is gone
 
 
 def test_an_unknown_setting_is_refused(tmp_path):
