@@ -47,14 +47,22 @@ def median(values: Sequence[float]) -> float:
 
 
 def interleaved(
-    contenders: Mapping[str, Callable[[], object]], runs: int
+    contenders: Mapping[str, Callable[[], object]],
+    runs: int,
+    *,
+    before: Callable[[], object] | None = None,
 ) -> dict[str, list[float]]:
-    """Time each contender ``runs`` times, taking turns; seconds per call, by name."""
+    """Time each contender ``runs`` times, taking turns; seconds per call, by name.
+
+    ``before``, if given, runs untimed before every call (to empty a cache, say).
+    """
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
     for run in range(runs):
         shift = run % len(names)
         for name in names[shift:] + names[:shift]:
+            if before is not None:
+                before()
             started = time.perf_counter()
             contenders[name]()
             times[name].append(time.perf_counter() - started)

@@ -14,12 +14,11 @@ stack's own. Every timed pull downloads for real: the engine forgets every image
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from benchmarks._harness import Row, median
+from benchmarks._harness import Row, interleaved, median
 from registry_auth import (
     ContainerOrchestrator,
     CredentialResolver,
@@ -41,16 +40,7 @@ def _timed_pulls(
     stack: LocalStack, contenders: dict[str, Callable[[], object]], runs: int
 ) -> dict[str, list[float]]:
     """Time each contender ``runs`` times, in turns, the engine emptied before each pull."""
-    names = list(contenders)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for run in range(runs):
-        shift = run % len(names)
-        for name in names[shift:] + names[:shift]:
-            stack.forget_images()
-            started = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - started)
-    return times
+    return interleaved(contenders, runs, before=stack.forget_images)
 
 
 def _raw_pull(client: Any, pushed: PushedImage, auth: dict[str, str]) -> Callable[[], object]:

@@ -112,6 +112,17 @@ def test_interleaved_runs_every_contender_the_given_number_of_times():
     assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]  # the order rotates
 
 
+def test_interleaved_runs_the_setup_before_every_call_untimed():
+    calls = []
+    times = interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        2,
+        before=lambda: calls.append("-"),
+    )
+    assert calls == ["-", "a", "-", "b", "-", "b", "-", "a"]
+    assert all(len(values) == 2 for values in times.values())
+
+
 def test_median_and_ratio():
     assert median([3.0, 1.0, 2.0]) == 2.0
     with pytest.raises(ValueError, match="no values"):
