@@ -49,7 +49,6 @@ MARK = "canary"
 
 SECRET_FILES = (
     "tokens.json",  # the token cache (registry_auth._cache), base64 values, 0600
-    "*.answer",  # the credential helper's ready answers (registry_auth._ready), 0600
     "keyring_pass.cfg",  # keyrings.alt's PlaintextKeyring, used as the keyring in tests
     "crypted_pass.cfg",  # keyrings.alt's EncryptedKeyring
     "config.toml",  # the configuration file, as `registry-auth login --insecure-inline` writes it

@@ -173,6 +173,35 @@ def test_keys_are_separate(clock):
     assert cache.get_or_fetch(KEY, Fetcher(AssertionError("cached"))).password == Secret("pw0")
 
 
+def test_forget_registry_drops_every_token_for_that_host_in_memory_and_on_disk(clock, cache_dir):
+    other = "210987654321.dkr.ecr.us-east-1.amazonaws.com"
+    writer = TokenCache(path=cache_dir, clock=clock)
+    second_identity = CacheKey(provider="ecr", registry=HOST, identity=identity_digest("AKIAOTHER"))
+    elsewhere = CacheKey(provider="ecr", registry=other)
+    writer.get_or_fetch(KEY, Fetcher(token()))
+    writer.get_or_fetch(second_identity, Fetcher(token()))
+    writer.get_or_fetch(elsewhere, Fetcher(token(registry=other)))
+
+    assert writer.forget_registry(HOST) == 2
+    assert writer.keys() == [elsewhere]
+    stored = json.loads((cache_dir / "tokens.json").read_text())["entries"]
+    assert [entry["registry"] for entry in stored] == [other]
+    assert stat.S_IMODE((cache_dir / "tokens.json").stat().st_mode) == 0o600
+    # Another process's cache (a new instance) sees the file without them: it fetches again.
+    fetch = Fetcher(token("fresh"))
+    assert TokenCache(path=cache_dir, clock=clock).get_or_fetch(KEY, fetch).password.reveal() == (
+        "fresh"
+    )
+    assert fetch.calls == 1
+    assert writer.forget_registry("registry.example.com") == 0
+
+
+def test_forget_registry_creates_nothing_where_there_is_no_cache(clock, tmp_path):
+    missing = tmp_path / "never-created"
+    assert TokenCache(path=missing, clock=clock).forget_registry(HOST) == 0
+    assert not missing.exists()
+
+
 def test_invalidate_forces_a_fetch(clock):
     cache = TokenCache(clock=clock)
     fetch = Fetcher(token("a"), token("b"))

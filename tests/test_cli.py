@@ -1,5 +1,6 @@
 """The command line, run as users run it: as a subprocess of the installed script."""
 
+import datetime as dt
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ import pytest
 from registry_auth import (
     AuthenticationError,
     ConfigurationError,
+    Credentials,
     CredentialsNotFoundError,
     DigestMismatchError,
     DockerUnavailableError,
@@ -513,6 +515,28 @@ def test_login_to_the_keyring_then_resolve_then_logout(home):
     again = run("logout", REGISTRY, env=home, check=False)
     assert again.returncode == 1
     assert "no stored credentials" in again.stdout
+
+
+def test_logout_removes_the_tokens_cached_for_the_registry(home):
+    from registry_auth._cache import CacheKey, TokenCache
+
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    TokenCache(path=home["REGISTRY_AUTH_CACHE_DIR"]).get_or_fetch(
+        CacheKey(provider="ecr", registry=ecr),
+        lambda: Credentials(
+            username="AWS",
+            password=SECRET,
+            registry=ecr,
+            expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12),
+        ),
+    )
+    tokens = Path(home["REGISTRY_AUTH_CACHE_DIR"]) / "tokens.json"
+    assert ecr in tokens.read_text()
+    result = run("logout", ecr, env=home)
+    assert "removed 1 cached token for" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    assert ecr not in tokens.read_text()
+    assert run("logout", ecr, env=home, check=False).returncode == 1
 
 
 def test_login_docker_hub_by_any_of_its_names(home):

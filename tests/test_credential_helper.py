@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from registry_auth import CredentialResolver, Credentials, StaticPasswordProvider
+from registry_auth._cache import CacheKey, TokenCache
 from registry_auth._credential_helper import NOT_FOUND, run
 
 SECRET = "helper-canary-4410"
@@ -184,3 +186,26 @@ def test_store_list_get_erase_through_the_keyring(tmp_path):
     for path in tmp_path.rglob("*"):
         if path.is_file() and SECRET.encode() in path.read_bytes():
             assert path.parent.name == "python_keyring", path
+
+
+def _returning(token):
+    return lambda: token
+
+
+def test_erase_drops_the_tokens_cached_for_the_registry(env):
+    """What `docker logout` erases leaves no token for that registry in our cache."""
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    cache = TokenCache(path=env["REGISTRY_AUTH_CACHE_DIR"])
+    expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=12)
+    for registry in (ecr, "other.example"):
+        token = Credentials(
+            username="AWS", password=SECRET, registry=registry, expires_at=expires_at
+        )
+        cache.get_or_fetch(CacheKey(provider="ecr", registry=registry), _returning(token))
+    env = {**env, "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    result = helper("erase", f"https://{ecr}".encode(), env)
+    assert result.returncode == 0, result.stdout
+    left = TokenCache(path=env["REGISTRY_AUTH_CACHE_DIR"])
+    stored = json.loads((Path(env["REGISTRY_AUTH_CACHE_DIR"]) / "tokens.json").read_text())
+    assert [entry["registry"] for entry in stored["entries"]] == ["other.example"]
+    assert left.forget_registry(ecr) == 0

@@ -1,12 +1,10 @@
-"""Tests for the Python fast path of ImageReference.parse: it must agree with the full parse.
+"""Tests for the fast path of ImageReference.parse: it must agree with the full parse.
 
-Without the C parser (registry_auth._speedups, tested in test_reference_speedups.py), parse()
-first tries two possessive regular expressions and fills the frozen object's slots through a
-mutable twin class; whatever they refuse goes through the full parse, which explains failures.
-Every test here runs with the C parser switched off, and either compares the two on texts
-chosen near the grammar's edges, or checks one of the fast path's own devices (possessive
-quantifiers, the \\xff bitmap classes and the ASCII check they rely on, the construction of
-the object).
+parse() first looks the text up in a bounded memo, then tries two possessive regular
+expressions; whatever they refuse goes through the full parse, which explains failures. Each
+test here either compares the two on texts chosen near the grammar's edges, or checks one of
+the fast path's own devices (possessive quantifiers, the \\xff bitmap classes and the ASCII
+check they rely on, the memo, the object it builds).
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import copy
 import pickle
 import re
 import sys
+import threading
 import weakref
 
 import attrs
@@ -25,18 +24,6 @@ from hypothesis import strategies as st
 from registry_auth import InvalidReferenceError, _reference
 from registry_auth._reference import ImageReference, _parse_slowly
 from tests.reference_texts import CHOSEN_TEXTS, F64, HEX, assemble
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _python_parser_only():
-    """Switch the C parser off for this module's tests (module-wide, for hypothesis' sake)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_reference, "_native_parse", None)
-        yield
-
-
-def test_these_tests_run_the_python_parser():
-    assert _reference._native_parse is None
 
 
 def _assert_fast_agrees_with_full(text: str) -> None:
@@ -219,7 +206,6 @@ _SAMPLES = [
 
 @pytest.mark.parametrize("text", _SAMPLES)
 def test_the_fast_path_builds_a_plain_frozen_image_reference(text):
-    assert _reference._SET_SLOTS is not None  # this Python takes the fast construction
     ref = ImageReference.parse(text)
     built = ImageReference(
         registry=ref.registry, repository=ref.repository, tag=ref.tag, digest=ref.digest
@@ -242,29 +228,49 @@ def test_the_fast_path_builds_a_plain_frozen_image_reference(text):
     assert {ref: 1}[built] == 1
 
 
-def test_a_fast_reference_caches_its_hash_like_a_built_one():
-    ref = ImageReference.parse("team/app:1.0")
-    assert ref._attrs_cached_hash is None  # type: ignore[attr-defined]
-    value = hash(ref)
-    assert ref._attrs_cached_hash == value  # type: ignore[attr-defined]
+def test_a_text_read_again_is_answered_from_the_memo():
+    text = "memo.example.com/team/app:1.0"
+    _reference._MEMO.pop(text, None)
+    first = ImageReference.parse(text)
+    assert _reference._MEMO[text] is first
+    assert ImageReference.parse(text) is first
 
 
-@pytest.mark.parametrize("text", _SAMPLES)
-def test_without_the_fast_construction_parse_calls_the_constructor(text, monkeypatch):
-    fast = ImageReference.parse(text)
-    monkeypatch.setattr(_reference, "_SET_SLOTS", None)
-    slow = ImageReference.parse(text)
-    assert type(slow) is ImageReference
-    assert slow == fast
-    assert hash(slow) == hash(fast)
+def test_the_memo_is_bounded_and_starts_again_when_full(monkeypatch):
+    monkeypatch.setattr(_reference, "_MEMO", {})
+    for number in range(_reference._MEMO_SIZE + 10):
+        ImageReference.parse(f"team/app:{number}")
+    assert len(_reference._MEMO) <= _reference._MEMO_SIZE
+    assert ImageReference.parse("team/app:3") == ImageReference(
+        registry="docker.io", repository="team/app", tag="3"
+    )
 
 
-def test_the_fast_construction_is_off_without_the_gil(monkeypatch):
-    names = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
-    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
-    assert _reference._slots_to_set() == names
-    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
-    assert _reference._slots_to_set() is None
+def test_invalid_texts_and_str_subclasses_are_not_remembered(monkeypatch):
+    class Text(str):
+        __slots__ = ()
+
+    monkeypatch.setattr(_reference, "_MEMO", {})
+    with pytest.raises(InvalidReferenceError):
+        ImageReference.parse("Team/App")
+    ImageReference.parse(Text("team/app"))
+    ImageReference.parse(Text("registry.example.com:5000/app"))
+    assert _reference._MEMO == {}
+
+
+def test_the_memo_answers_threads_alike():
+    texts = [f"registry.example.com/team/app{number}:1" for number in range(50)]
+    seen: list[list[ImageReference]] = []
+
+    def read() -> None:
+        seen.append([ImageReference.parse(text) for text in texts * 20])
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(result == seen[0] for result in seen)
 
 
 def test_fields_are_plain_strings_for_a_str_subclass():

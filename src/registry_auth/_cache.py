@@ -350,6 +350,23 @@ class _DiskStore:
         except OSError as exc:
             self._give_up("cannot write the token cache file", exc)
 
+    def remove_registry(self, registry: str, now: dt.datetime) -> int:
+        """Remove every entry for ``registry`` (and expired ones); how many were for it."""
+        if not self.file.exists() or not self._prepare():
+            return 0  # nothing to remove, and no directory to create for it
+        try:
+            with self._locked(exclusive=True):
+                entries = self._read_unlocked() or {}
+                kept = {k: e for k, e in entries.items() if k.registry != registry}
+                removed = len(entries) - len(kept)
+                kept = {k: e for k, e in kept.items() if e.is_usable(now)}
+                if len(kept) != len(entries):
+                    self._write_unlocked(_encode_file(kept))
+        except OSError as exc:
+            self._give_up("cannot write the token cache file", exc)
+            return 0
+        return removed
+
     def _read_all(self) -> dict[CacheKey, CacheEntry] | None:
         if not self._prepare():
             return None
@@ -546,6 +563,19 @@ class TokenCache:
             self._entries.pop(key, None)
         if self._disk is not None:
             self._disk.store(key, None, self.now())
+
+    def forget_registry(self, registry: str) -> int:
+        """Forget every token cached for ``registry`` (a normalized host), in memory and on disk.
+
+        Whatever the provider or identity it was fetched for: logging out of a registry leaves
+        no token for it behind. Returns how many entries were removed.
+        """
+        with self._lock:
+            keys = [key for key in self._entries if key.registry == registry]
+            for key in keys:
+                del self._entries[key]
+        on_disk = 0 if self._disk is None else self._disk.remove_registry(registry, self.now())
+        return max(len(keys), on_disk)
 
     def clear(self) -> None:
         """Forget every token held in memory (the disk file is left to expire)."""

@@ -581,10 +581,16 @@ def _written_by_login(entry: Mapping[str, Any], *, service: str) -> bool:
 def _cmd_logout(args: argparse.Namespace, out: TextIO) -> int:
     import importlib.util  # noqa: PLC0415 - logout only
 
+    from registry_auth._config import forget_cached_tokens  # noqa: PLC0415 - logout only
     from registry_auth._config_writer import remove_registry_entry  # noqa: PLC0415
 
     registry = _registry_argument(args.registry)
     removed = False
+    forgotten = forget_cached_tokens(registry)
+    if forgotten:
+        noun = "token" if forgotten == 1 else "tokens"
+        out.write(f"removed {forgotten} cached {noun} for {registry}\n")
+        removed = True
     service = f"registry-auth:{registry}"
     if importlib.util.find_spec("keyring") is not None:
         provider = _keyring_provider()

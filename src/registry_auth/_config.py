@@ -60,6 +60,7 @@ __all__ = [
     "default_cache_dir",
     "default_entries",
     "find_config_file",
+    "forget_cached_tokens",
     "load_config",
     "load_resolver",
     "load_tool_config",
@@ -101,9 +102,6 @@ class Config:
 
     path: Path | None
     entries: tuple[ProviderEntry, ...] = ()
-    secret_sources: tuple[tuple[str, str], ...] = ()
-    """The secret references resolved while reading the file, as ``(kind, target)`` pairs:
-    ``("env", "NAME")``, ``("file", "/expanded/path")``, ``("keyring", "service")``."""
 
     def resolver(self) -> CredentialResolver:
         """Build the providers and a resolver over them.
@@ -144,7 +142,6 @@ def _resolve_reference(
     username: object,
     path: Path | None,
     where: str,
-    sources: list[tuple[str, str]],
 ) -> Secret:
     kinds = [kind for kind in _REFERENCE_KINDS if kind in value]
     extra = set(value) - {*_REFERENCE_KINDS, "username"}
@@ -158,7 +155,6 @@ def _resolve_reference(
     target = value[kind]
     if not isinstance(target, str) or not target:
         raise _fail(path, f"{where}: {kind} must be a non-empty string")
-    sources.append((kind, os.path.expanduser(target) if kind == "file" else target))
     if kind == "env":
         secret = os.environ.get(target)
         if secret is None:
@@ -205,7 +201,6 @@ def _options(
     path: Path | None,
     where: str,
     inline: list[str],
-    sources: list[tuple[str, str]],
 ) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in raw.items():
@@ -214,7 +209,7 @@ def _options(
         here = f"{where}.{key}"
         if isinstance(value, dict) and any(kind in value for kind in _REFERENCE_KINDS):
             options[key] = _resolve_reference(
-                value, username=raw.get("username"), path=path, where=here, sources=sources
+                value, username=raw.get("username"), path=path, where=here
             )
         elif isinstance(value, str) and _SECRET_KEY_RE.search(key):
             inline.append(here)
@@ -238,7 +233,6 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         raise _fail(path, f"unsupported configuration version {version!r} (this is version 1)")
     entries: list[ProviderEntry] = []
     inline: list[str] = []
-    sources: list[tuple[str, str]] = []
     registries = data.get("registries", {})
     if not isinstance(registries, dict):
         raise _fail(path, "registries must be a table of pattern = { provider = ... }")
@@ -250,7 +244,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
             pattern = RegistryPattern.parse(key)
         except ConfigurationError as exc:
             raise _fail(path, f"{where}: {exc.message}", registry=key) from None
-        options = _options(raw, path=path, where=where, inline=inline, sources=sources)
+        options = _options(raw, path=path, where=where, inline=inline)
         if raw["provider"] == "static":
             options.setdefault("registry", key)
         entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
@@ -261,11 +255,11 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         where = f"providers[{index}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("provider"), str):
             raise _fail(path, f'{where}: needs provider = "<name>"')
-        options = _options(raw, path=path, where=where, inline=inline, sources=sources)
+        options = _options(raw, path=path, where=where, inline=inline)
         entries.append(ProviderEntry(provider=raw["provider"], options=options))
     if inline and path is not None:
         _warn_if_readable(path, inline)
-    return Config(path=path, entries=tuple(entries), secret_sources=tuple(sources))
+    return Config(path=path, entries=tuple(entries))
 
 
 def _warn_if_readable(path: Path, inline: list[str]) -> None:
@@ -290,6 +284,17 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     ``~/.cache/registry-auth``.
     """
     return Path(cache_dir(os.environ if environ is None else environ))
+
+
+def forget_cached_tokens(registry: str) -> int:
+    """Remove what the tools cached for ``registry`` in :func:`default_cache_dir`; how many.
+
+    ``registry-auth logout`` and the credential helper's ``erase`` call it, so that no token for
+    a registry outlives its login. Nothing is created where there is no cache yet.
+    """
+    from registry_auth._cache import TokenCache  # noqa: PLC0415 - logout and erase only
+
+    return TokenCache(path=default_cache_dir()).forget_registry(registry)
 
 
 def _has_module(name: str) -> bool:

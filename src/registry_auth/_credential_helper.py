@@ -12,9 +12,10 @@ Docker (the CLI, docker-py, containerd's CRI plugin through config files) runs
 
 Every error goes to stdout with exit status 1, as the protocol requires. ``get`` answers from the
 configuration file's providers (ECR tokens come from the on-disk token cache while it is warm, so
-neither boto3 nor docker is imported), and keeps its answer ready for the next run when it can
-(see :mod:`registry_auth._ready`). ``store``, ``erase`` and ``list`` keep passwords in the
-operating system's keyring (the ``keyring`` extra), under registry-auth's keyring provider.
+neither boto3 nor docker is imported). It writes nothing: the token cache is the one place where
+registry-auth keeps a secret on disk. ``store``, ``erase`` and ``list`` keep passwords in the
+operating system's keyring (the ``keyring`` extra), under registry-auth's keyring provider;
+``erase`` also drops the tokens cached for the registry.
 
 Docker asks by registry host only, so configuration entries scoped to a path
 (``registry.example.com/team``) never answer here.
@@ -23,7 +24,7 @@ Docker asks by registry host only, so configuration entries scoped to a path
 from __future__ import annotations
 
 import json
-import time
+import sys
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TextIO
 
 from registry_auth._errors import InvalidReferenceError, ProtocolError, RegistryAuthError
@@ -32,9 +33,6 @@ from registry_auth._reference import ImageReference, registry_of_address
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from registry_auth._config import Config
-    from registry_auth._credentials import Credentials
-    from registry_auth._provider import CredentialProvider
     from registry_auth._resolver import CredentialResolver
 
 __all__ = ["NOT_FOUND", "main", "run"]
@@ -68,86 +66,17 @@ def _registry(address: str) -> str:
         raise ProtocolError(exc.message) from None
 
 
-def _ask(
-    resolver: CredentialResolver, ref: ImageReference
-) -> tuple[Credentials | None, list[CredentialProvider]]:
-    """The resolver's answer for ``ref``, and the providers asked for it, in order."""
-    asked: list[CredentialProvider] = []
-    for provider in resolver.providers_for(ref):
-        asked.append(provider)
-        credentials = provider.get_credentials(ref)
-        if credentials is not None:
-            return credentials, asked
-    return None, asked
-
-
-def _get(
-    stdin: BinaryIO, out: TextIO, setup: Callable[[], tuple[CredentialResolver, Config | None]]
-) -> None:
-    started = time.time()
+def _get(stdin: BinaryIO, out: TextIO, resolver: Callable[[], CredentialResolver]) -> None:
     address = _read(stdin)
     ref = ImageReference(registry=_registry(address), repository="")
-    resolver, config = setup()
-    credentials, asked = _ask(resolver, ref)
+    credentials = resolver().resolve(ref)
     if credentials is None:
         raise _NotFoundError
     if credentials.identity_token is not None:
         username, secret = _TOKEN_USERNAME, credentials.identity_token.reveal()
     else:
         username, secret = credentials.username, credentials.password.reveal()
-    answer = json.dumps({"ServerURL": address, "Username": username, "Secret": secret}) + "\n"
-    out.write(answer)
-    if config is not None:
-        _keep(
-            address,
-            answer,
-            config=config,
-            ref=ref,
-            credentials=credentials,
-            asked=asked,
-            started=started,
-        )
-
-
-def _keep(
-    address: str,
-    answer: str,
-    *,
-    config: Config,
-    ref: ImageReference,
-    credentials: Credentials,
-    asked: Sequence[CredentialProvider],
-    started: float,
-) -> None:
-    """Keep ``answer`` ready for the next run, if everything it came from can be watched."""
-    from registry_auth import _ready  # noqa: PLC0415 - only when keeping answers
-    from registry_auth.providers.dockerhub import DockerHubProvider  # noqa: PLC0415
-    from registry_auth.providers.ecr import EcrProvider  # noqa: PLC0415
-    from registry_auth.providers.static import StaticPasswordProvider  # noqa: PLC0415
-
-    if any(kind == "keyring" for kind, _ in config.secret_sources):
-        return
-    files = [target for kind, target in config.secret_sources if kind == "file"]
-    until = time.time() + _ready.MAX_AGE
-    for provider in asked:
-        # Exactly these classes: what they answer depends on the configuration, the environment
-        # and (ECR) the token cache file, nothing else. A subclass might not.
-        if type(provider) is EcrProvider:
-            token_file = provider.cache.file
-            if token_file is None or not provider.cache.persistent:
-                return
-            files.append(str(token_file))
-        elif type(provider) not in (StaticPasswordProvider, DockerHubProvider):
-            return
-    last = asked[-1]
-    if type(last) is EcrProvider:
-        fresh_until = last.fresh_until(ref)
-        if fresh_until is None:
-            return
-        until = min(until, fresh_until.timestamp())
-    if credentials.expires_at is not None:
-        until = min(until, credentials.expires_at.timestamp())
-    _ready.record(address, answer.encode(), files=files, until=until, started=started)
+    out.write(json.dumps({"ServerURL": address, "Username": username, "Secret": secret}) + "\n")
 
 
 def _store_payload(stdin: BinaryIO) -> tuple[str, str, str]:
@@ -176,7 +105,11 @@ def _store(stdin: BinaryIO, out: TextIO) -> None:
 
 
 def _erase(stdin: BinaryIO, out: TextIO) -> None:
-    _keyring_provider().erase(_registry(_read(stdin)))
+    from registry_auth._config import forget_cached_tokens  # noqa: PLC0415 - erase only
+
+    registry = _registry(_read(stdin))
+    forget_cached_tokens(registry)
+    _keyring_provider().erase(registry)
 
 
 def _list(stdin: BinaryIO, out: TextIO) -> None:
@@ -185,18 +118,13 @@ def _list(stdin: BinaryIO, out: TextIO) -> None:
     out.write("\n")
 
 
-def _setup(
-    resolver: Callable[[], CredentialResolver] | None, config: str | None, *, keep: bool
-) -> Callable[[], tuple[CredentialResolver, Config | None]]:
-    """What ``get`` asks: the given resolver, or the tools' configuration (kept with ``keep``)."""
+def _tool_resolver(config: str | None) -> Callable[[], CredentialResolver]:
+    """The resolver over the tools' configuration: ``config``, or the search order."""
 
-    def build() -> tuple[CredentialResolver, Config | None]:
-        if resolver is not None:
-            return resolver(), None
+    def build() -> CredentialResolver:
         from registry_auth._config import load_tool_config  # noqa: PLC0415 - only for get
 
-        loaded = load_tool_config(config)
-        return loaded.resolver(), loaded if keep and config is None else None
+        return load_tool_config(config).resolver()
 
     return build
 
@@ -208,12 +136,11 @@ def run(
     stdout: TextIO,
     resolver: Callable[[], CredentialResolver] | None = None,
     config: str | None = None,
-    keep_answers: bool = False,
 ) -> int:
     """Run one helper action; returns the exit status (0, or 1 with the error on ``stdout``).
 
-    With ``keep_answers`` (and neither ``resolver`` nor ``config``), ``get`` keeps its answer
-    ready for the next run, as the executable does.
+    ``get`` asks ``resolver()`` when given, else the providers of the configuration file
+    (``config``, or the search order), else the default providers.
     """
     if len(argv) != 1:
         stdout.write("usage: docker-credential-registry-auth get|store|erase|list|version\n")
@@ -221,7 +148,7 @@ def run(
     action = argv[0]
     try:
         if action == "get":
-            _get(stdin, stdout, _setup(resolver, config, keep=keep_answers))
+            _get(stdin, stdout, resolver if resolver is not None else _tool_resolver(config))
         elif action == "store":
             _store(stdin, stdout)
         elif action == "erase":
@@ -245,7 +172,5 @@ def run(
 
 
 def main() -> None:
-    """Console entry point of ``docker-credential-registry-auth``."""
-    from registry_auth._helper_main import main as entry  # noqa: PLC0415
-
-    entry()
+    """Console entry point of ``docker-credential-registry-auth``: one action, then exit."""
+    sys.exit(run(sys.argv[1:], stdin=sys.stdin.buffer, stdout=sys.stdout))

@@ -13,9 +13,8 @@ Docker's normalization (``ParseNormalizedNamed``):
 
 Every other part of registry-auth takes an :class:`ImageReference`.
 
-Where the C extension ``registry_auth._speedups`` is built (CPython with the GIL), parse() asks
-it first: it reads every valid reference as this module does, and leaves everything else to
-the Python code here, which explains each failure and is the whole parser elsewhere.
+A gateway asks for the same few references again and again, and an :class:`ImageReference` is
+immutable: :meth:`ImageReference.parse` remembers the last few thousand texts it read.
 """
 
 from __future__ import annotations
@@ -387,12 +386,12 @@ class ImageReference:
             InvalidReferenceError: the text is not a valid reference; the message says why.
             TypeError: ``text`` is not a string.
         """
-        if _native_parse is not None:  # the C parser, where it is built: see _load_native_parse()
-            native = _native_parse(text)
-            if native is not None:
-                return native
-            # None: not a reference, or not a str. Below, the Python code says which and why.
-        if not isinstance(text, str):
+        exact = type(text) is str  # a str subclass may compare and hash otherwise: no memo
+        if exact:
+            known = _MEMO.get(text)
+            if known is not None:
+                return known
+        elif not isinstance(text, str):
             raise TypeError(f"ImageReference.parse takes a str, not {type(text).__name__}")
         # The fast path, inlined: the hottest code of the package. Split off the registry as
         # Docker does (a first component holding '.' or ':', or localhost; one that is merely not
@@ -413,23 +412,12 @@ class ImageReference:
             if len(path) <= _NAME_MAX:
                 # Only a sha256 digest matched, and it ends the text.
                 digest = text[-_SHA256_DIGEST_LENGTH:] if "@" in text else None
-                if _SET_SLOTS is None:  # see _slots_to_set()
-                    return ImageReference(
-                        registry=registry, repository=path, tag=tag, digest=digest
-                    )
-                # The same, for less: see _UnderConstruction.
-                ref: _UnderConstruction = _UnderConstruction()
-                ref.registry = registry
-                ref.repository = path
-                ref.tag = tag
-                ref.digest = digest
-                ref._attrs_cached_hash = None
-                ref.__class__ = ImageReference  # type: ignore[assignment] # see _UnderConstruction
-                return ref
+                ref = ImageReference(registry=registry, repository=path, tag=tag, digest=digest)
+                return _remember(text, ref) if exact else ref
         result = _parse_slowly(text)
         if isinstance(result, str):
             raise _invalid(text, result)
-        return result
+        return _remember(text, result) if exact else result
 
     @classmethod
     def from_fields(
@@ -545,117 +533,17 @@ class ImageReference:
         return f"ImageReference({str(self)!r})"
 
 
-class _UnderConstruction(ImageReference):
-    """An :class:`ImageReference` whose slots can still be set, for the fast path of ``parse``.
-
-    ``parse`` creates one, sets its slots as plain attributes, then makes it an
-    ``ImageReference`` by assigning ``__class__`` (allowed: the two lay their instances out the
-    same way, since this class adds no slot). That is what attrs' ``__init__`` does for a class
-    whose fields have no defaults to compute, validators or converters, at less than half the
-    cost: ``__init__`` must set each slot through ``object.__setattr__`` to get past the frozen
-    class's ``__setattr__``. No instance of this class leaves ``parse``.
-    """
-
-    __slots__ = ()
-    __init__ = object.__init__  # calling the class is the cheapest way to get an instance
-    __setattr__ = object.__setattr__
-    __delattr__ = object.__delattr__  # (both, or neither reaches the slots directly)
-
-    # Writable here: the fields, then attrs' hash cache, which must start empty.
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-    _attrs_cached_hash: int | None
+# Texts parse() has read, and what they name: a bounded memo of immutable values. When it is
+# full it starts again, which keeps it small and needs no lock (each step is one dict operation).
+_MEMO: Final[dict[str, ImageReference]] = {}
+_MEMO_SIZE: Final = 4096
 
 
-# The slots attrs' __init__ fills: the fields, then its hash cache, which starts as None.
-_SLOT_NAMES: Final = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
-
-
-def _laid_out_as_expected() -> bool:
-    """Whether :class:`ImageReference` has exactly the slots :data:`_SLOT_NAMES` (and a weakref).
-
-    Both fast constructions, the Python one and the C one, fill those slots and nothing else.
-    """
-    fields = [field.name for field in attrs.fields(ImageReference)]
-    slots = set(vars(ImageReference).get("__slots__", ()))
-    return fields == list(_SLOT_NAMES[:4]) and slots == {*_SLOT_NAMES, "__weakref__"}
-
-
-def _gil_enabled() -> bool:
-    """Whether this Python runs with the GIL (always so before 3.13)."""
-    gil_enabled = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+
-    return gil_enabled is None or bool(gil_enabled())
-
-
-def _slots_to_set() -> tuple[str, ...] | None:
-    """The slots ``parse`` fills in an :class:`_UnderConstruction`, or None if it should not.
-
-    It should not if another attrs version lays :class:`ImageReference` out otherwise, if this
-    Python refuses the ``__class__`` assignment, or if it runs without the GIL, where CPython
-    (3.13, 3.14) stops every thread for each such assignment. ``parse`` then calls the
-    constructor.
-    """
-    names = _SLOT_NAMES
-    if not _laid_out_as_expected():
-        return None  # pragma: no cover - the attrs versions we support
-    if not _gil_enabled():
-        return None
-    probe: _UnderConstruction = _UnderConstruction()
-    for name, value in zip(names, ("registry.example", "team/app", "1.0", None, None), strict=True):
-        setattr(probe, name, value)
-    try:
-        probe.__class__ = ImageReference  # type: ignore[assignment] # the point: it becomes one
-    except TypeError:  # pragma: no cover - CPython allows it
-        return None
-    expected = ImageReference(registry="registry.example", repository="team/app", tag="1.0")
-    return names if probe == expected and hash(probe) == hash(expected) else None
-
-
-# The slots parse() sets itself, or None where it calls the constructor.
-_SET_SLOTS: Final = _slots_to_set()
-
-# Texts the C parser's check at load time must read as the constructor builds them.
-_PROBE_DIGEST: Final = "sha256:" + "0123456789abcdef" * 4
-_NATIVE_PROBES: Final = {
-    "ubuntu": ImageReference(registry=DOCKER_HUB, repository="library/ubuntu"),
-    f"registry.example:5000/team/app:1.0@{_PROBE_DIGEST}": ImageReference(
-        registry="registry.example:5000", repository="team/app", tag="1.0", digest=_PROBE_DIGEST
-    ),
-}
-
-
-def _load_native_parse() -> Callable[[object], ImageReference | None] | None:
-    """The C parser (``registry_auth._speedups.parse``), set up to build ImageReferences; or None.
-
-    It returns the reference a ``str`` names, or None when the text is not a valid reference
-    or not a ``str``, for :meth:`ImageReference.parse` to say why. It is left out, and the
-    Python parser does all the work, where the extension is not built (no C compiler at
-    install time, or not CPython), where CPython runs without the GIL, where attrs lays
-    :class:`ImageReference` out otherwise, or where its objects do not pass a check here.
-    """
-    if sys.implementation.name != "cpython" or not _gil_enabled() or not _laid_out_as_expected():
-        return None
-    try:
-        from registry_auth import _speedups  # noqa: PLC0415 - optional, compiled at install
-    except ImportError:
-        return None
-    try:
-        _speedups.configure(
-            ImageReference, tuple(vars(ImageReference)[name] for name in _SLOT_NAMES)
-        )
-    except (TypeError, ValueError):  # pragma: no cover - a layout configure() cannot fill
-        return None
-    for text, expected in _NATIVE_PROBES.items():
-        ref = _speedups.parse(text)
-        if not (type(ref) is ImageReference and ref == expected and hash(ref) == hash(expected)):
-            return None  # a build that does not agree with this module
-    return _speedups.parse
-
-
-# The C parser ImageReference.parse() tries first, or None where there is none.
-_native_parse: Final = _load_native_parse()
+def _remember(text: str, ref: ImageReference) -> ImageReference:
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[text] = ref
+    return ref
 
 
 def _parse_field(name: str) -> ImageReference:

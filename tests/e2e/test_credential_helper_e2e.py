@@ -13,14 +13,12 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import botocore.handlers
 import pytest
 from docker.credentials import Store
 
-from registry_auth import ImageReference, _ready
 from registry_auth._config import load_resolver
 from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, LocalStack, SampleImages
 
@@ -190,34 +188,28 @@ def _executable_get(helper_env, address):
     )
 
 
-def test_a_ready_ecr_answer_is_served_until_the_token_is_invalidated(helper_env, warm_ecr):
-    """The executable keeps its ECR answer; a token invalidated elsewhere is never served."""
-    resolver, token = warm_ecr
+def test_get_writes_nothing_and_erase_drops_the_registry_tokens(helper_env, warm_ecr):
+    """The token cache is the one file the helper keeps; erase leaves no token for the host."""
+    _, token = warm_ecr
+    cache = Path(helper_env["REGISTRY_AUTH_CACHE_DIR"])
+    before = {path.name: path.read_bytes() for path in cache.iterdir() if path.is_file()}
     assert _cached_tokens(helper_env) == 1
-    # A ready answer is only written once the files it depends on have been left alone a moment.
-    time.sleep(_ready.RACY_WINDOW + 0.5)
-    first = _executable_get(helper_env, ECR_HOST)
-    assert first.returncode == 0, first.stdout
-    assert json.loads(first.stdout)["Secret"] == token.password.reveal()
-    records = list((Path(helper_env["REGISTRY_AUTH_CACHE_DIR"]) / "answers").iterdir())
-    assert len(records) == 1
-    assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
-    kept = records[0].stat()
 
-    second = _executable_get(helper_env, ECR_HOST)
-    assert second.stdout == first.stdout
-    # Served as kept: a run computing the answer again would have replaced the record.
-    assert (records[0].stat().st_ino, records[0].stat().st_mtime_ns) == (
-        kept.st_ino,
-        kept.st_mtime_ns,
+    answer = _executable_get(helper_env, ECR_HOST)
+    assert answer.returncode == 0, answer.stdout
+    assert json.loads(answer.stdout)["Secret"] == token.password.reveal()
+    after = {path.name: path.read_bytes() for path in cache.iterdir() if path.is_file()}
+    assert after == before
+    assert not [path for path in cache.iterdir() if path.is_dir()]
+
+    erased = subprocess.run(
+        [str(HELPER), "erase"],
+        input=ECR_HOST.encode(),
+        env=helper_env,
+        capture_output=True,
+        check=False,
+        timeout=60,
     )
-
-    # The registry rejected the token: the orchestrator invalidates it, here in this process.
-    resolver.invalidate(ImageReference(registry=ECR_HOST, repository="app"))
+    assert erased.returncode == 0, erased.stdout
     assert _cached_tokens(helper_env) == 0
-    third = _executable_get(helper_env, ECR_HOST)
-    assert third.returncode == 0, third.stdout
-    # Computed in full: AWS was asked again. (Run by itself, the helper gets moto's token as
-    # moto dates it, 2015, and says so on stderr instead of caching it.)
-    assert b"the token just fetched" in third.stderr
-    assert _cached_tokens(helper_env) == 0
+    assert stat.S_IMODE((cache / "tokens.json").stat().st_mode) == 0o600
