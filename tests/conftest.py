@@ -14,6 +14,10 @@ from tests import canary
 
 PLUGINS = Path(__file__).parent / "plugins"
 
+# The lab's session fixtures (local_stack, docker_engine, local_registry) and its
+# --registry-auth-require-stack switch.
+pytest_plugins = ["tests.lab.pytest_plugin"]
+
 
 def pytest_configure(config):
     """Every run is watched by the secret-leak canary (tests/canary.py; fixture canary_secret)."""

@@ -1,5 +1,7 @@
+import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,18 @@ def test_importing_the_package_is_light_and_names_load_on_demand():
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.splitlines()
     assert out == ["", "", "hypothesis"]
+
+
+def test_the_test_lab_is_not_shipped():
+    # The local stack (dockerd, registries, network namespaces) is this project's own test lab,
+    # in tests/lab; nothing installed with registry-auth starts an engine or a namespace.
+    package = Path(registry_auth.testing.__file__).parents[1]
+    for word in ("nsenter", "unshare", "--data-root", "LocalStack", "FaultProxy"):
+        users = [
+            str(path.relative_to(package))
+            for path in sorted(package.rglob("*.py"))
+            if word in path.read_text(encoding="utf-8")
+        ]
+        assert users == [], word
+    for name in ("stack", "faults", "_lab", "_netns", "_daemon"):
+        assert importlib.util.find_spec(f"registry_auth.testing.{name}") is None, name
