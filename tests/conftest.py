@@ -14,9 +14,10 @@ from tests import canary
 
 PLUGINS = Path(__file__).parent / "plugins"
 
-# The lab's session fixtures (local_stack, docker_engine, local_registry) and its
-# --registry-auth-require-stack switch.
-pytest_plugins = ["tests.lab.pytest_plugin"]
+# registry-auth's own pytest plugin is opt-in, as for any user (fake_docker, static_provider,
+# provider_entry_points, frozen_clock); then the lab's session fixtures (local_stack,
+# docker_engine, local_registry) and its --registry-auth-require-stack switch.
+pytest_plugins = ["registry_auth.testing", "tests.lab.pytest_plugin"]
 
 
 def pytest_configure(config):

@@ -112,4 +112,6 @@ def test_tests_without_the_stack_fixtures_never_start_it(pytester, no_root):
             pass
         """
     )
-    pytester.inline_run(*LAB, "--registry-auth-require-stack").assertoutcome(passed=1)
+    pytester.inline_run(
+        *LAB, "-p", "registry_auth.testing", "--registry-auth-require-stack"
+    ).assertoutcome(passed=1)

@@ -58,3 +58,21 @@ def test_the_test_lab_is_not_shipped():
         assert users == [], word
     for name in ("stack", "faults", "_lab", "_netns", "_daemon"):
         assert importlib.util.find_spec(f"registry_auth.testing.{name}") is None, name
+
+
+def test_scanning_the_package_as_pytest_does_loads_nothing():
+    # pytest registers registry_auth.testing as a plugin (-p, pytest_plugins) and scans it with
+    # dir() and getattr(): dir() lists what is loaded, so the lazy names stay unloaded.
+    code = (
+        "import sys, registry_auth.testing as t\n"
+        "for name in dir(t): getattr(t, name)\n"
+        f"heavy = {HEAVY!r}\n"
+        "loaded = {m.split('.')[0] for m in sys.modules} & set(heavy)\n"
+        "lazy = set(t._MODULES.values()) & set(sys.modules)\n"
+        "print(','.join(sorted(loaded | lazy)))\n"
+        "print(t.pytest_plugins)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert out == ["", "['registry_auth.testing.pytest_plugin']"]

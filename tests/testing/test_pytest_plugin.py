@@ -27,14 +27,46 @@ from registry_auth.testing import (
 
 pytest_plugins = ["pytester"]
 
+# How the runs below turn the plugin on, as a user's conftest.py or command line does.
+OPT_IN = ("-p", "no:cacheprovider", "-p", "registry_auth.testing")
+
 HEAVY = {"docker", "boto3", "botocore", "hypothesis", "moto", "keyring", "requests"}
 
 
-def test_the_plugin_is_registered_for_pytest_to_load():
-    found = [
-        ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "registry_auth"
+# The modules behind registry_auth.testing's lazy names.
+LAZY_MODULES = {
+    "registry_auth.testing.clock",
+    "registry_auth.testing.contract",
+    "registry_auth.testing.entry_points",
+    "registry_auth.testing.fake_docker",
+    "registry_auth.testing.strategies",
+}
+
+# A test module for the runs below: the first test looks at what loading the plugin loaded,
+# before the second asks for every fixture.
+USES_THE_FIXTURES = f"""
+import sys
+
+def test_light(request):
+    assert request.config.pluginmanager.has_plugin("registry_auth.testing.pytest_plugin")
+    loaded = set(sys.modules)
+    assert not {{name.split(".")[0] for name in loaded}} & set({sorted(HEAVY)!r})
+    # pytest scans a plugin module with dir() and getattr(): the lazy names stay unloaded.
+    assert not loaded & set({sorted(LAZY_MODULES)!r})
+
+def test_fixtures(fake_docker, static_provider, provider_entry_points, frozen_clock):
+    pass
+"""
+
+
+def test_installing_registry_auth_registers_no_pytest_plugin():
+    # Opt-in only: no fixture lands in a test suite just because registry-auth is installed.
+    ours = [
+        ep
+        for ep in importlib.metadata.entry_points(group="pytest11")
+        if ep.name == "registry_auth" or ep.value.startswith("registry_auth")
     ]
-    assert [ep.value for ep in found] == ["registry_auth.testing.pytest_plugin"]
+    assert ours == []
 
 
 def test_importing_the_plugin_imports_nothing_heavy():
@@ -49,19 +81,36 @@ def test_importing_the_plugin_imports_nothing_heavy():
     assert out == ""
 
 
-def test_pytest_loads_it_by_itself_and_stays_light(pytester):
-    pytester.makepyfile(
-        test_light=f"""
-        import sys
-
-        def test_loaded_and_light(request):
-            assert request.config.pluginmanager.has_plugin("registry_auth")
-            loaded = {{name.split(".")[0] for name in sys.modules}}
-            assert not loaded & set({sorted(HEAVY)!r})
-        """
-    )
+def test_without_opting_in_the_fixtures_are_absent(pytester):
+    pytester.makepyfile(test_fixtures=USES_THE_FIXTURES.replace("test_light", "not_a_test"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'fake_docker' not found*"])
+    available = result.stdout.str().partition("available fixtures:")[2]
+    for fixture in ("static_provider", "provider_entry_points", "frozen_clock"):
+        assert fixture not in available
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "-p registry_auth.testing",
+        "-p registry_auth.testing.pytest_plugin",
+        "pytest_plugins in conftest.py",
+        "-p in addopts",
+    ],
+)
+def test_opting_in_brings_the_fixtures_and_loads_nothing_heavy(pytester, how):
+    args = ["-p", "no:cacheprovider"]
+    if how.startswith("-p registry_auth"):
+        args += how.split()
+    elif how.startswith("pytest_plugins"):
+        pytester.makeconftest('pytest_plugins = ["registry_auth.testing"]\n')
+    else:
+        pytester.makeini("[pytest]\naddopts = -p registry_auth.testing\n")
+    pytester.makepyfile(test_fixtures=USES_THE_FIXTURES)
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=2)
 
 
 # --- the unit-test fixtures ----------------------------------------------------------------
@@ -129,7 +178,7 @@ def test_static_provider_passwords_differ_between_tests(pytester):
             assert len(set(seen)) == 2
         """
     )
-    pytester.inline_run("-p", "no:cacheprovider").assertoutcome(passed=2)
+    pytester.inline_run(*OPT_IN).assertoutcome(passed=2)
 
 
 def test_frozen_clock_drives_a_token_cache(frozen_clock):
@@ -175,7 +224,7 @@ def test_each_test_gets_its_own_frozen_clock(pytester):
             assert frozen_clock() == START
         """
     )
-    pytester.inline_run("-p", "no:cacheprovider").assertoutcome(passed=2)
+    pytester.inline_run(*OPT_IN).assertoutcome(passed=2)
 
 
 class VaultProvider:

@@ -26,9 +26,10 @@ For plugin authors:
   provider keeps, as tests to subclass; :func:`lookalike_references` builds the lookalike
   hosts it checks.
 
-The pytest plugin (:mod:`registry_auth.testing.pytest_plugin`, loaded by pytest on its own)
-turns these into fixtures: ``fake_docker``, ``static_provider``, ``provider_entry_points`` and
-``frozen_clock``.
+The pytest plugin (:mod:`registry_auth.testing.pytest_plugin`) turns these into fixtures:
+``fake_docker``, ``static_provider``, ``provider_entry_points`` and ``frozen_clock``. It is
+opt-in: name this package as a plugin, ``pytest_plugins = ["registry_auth.testing"]`` in a
+top-level ``conftest.py`` or ``-p registry_auth.testing`` on pytest's command line.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ __all__ = [
     "registries",
 ]
 
+# pytest loads the plugin from here when this package is named as a plugin (-p or
+# pytest_plugins). pytest then scans this module with dir() and getattr(): dir() therefore
+# lists what is loaded, not the lazy names below, or the scan would import them all.
+pytest_plugins = ["registry_auth.testing.pytest_plugin"]
+
 _MODULES: Final[dict[str, str]] = {
     "FakeDocker": "registry_auth.testing.fake_docker",
     "FakeFailure": "registry_auth.testing.fake_docker",
@@ -78,7 +84,3 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

@@ -1,8 +1,15 @@
 """registry-auth's pytest plugin: fixtures for testing code that uses registry-auth.
 
-pytest loads it by itself once registry-auth is installed (it is registered in the ``pytest11``
-entry-point group under the name ``registry_auth``; ``-p no:registry_auth`` turns it off).
-Importing it costs nothing: docker and hypothesis load only inside the fixtures that need them.
+The plugin is opt-in: installing registry-auth adds no fixture to anyone's test suite. Turn it
+on in the ``conftest.py`` at the top of the test suite::
+
+    pytest_plugins = ["registry_auth.testing"]
+
+or with ``-p registry_auth.testing`` on pytest's command line (or in the ``addopts`` of the
+pytest configuration). ``registry_auth.testing`` names this module in its own
+``pytest_plugins``, and pytest follows it; naming this module,
+``registry_auth.testing.pytest_plugin``, works as well. Loading the plugin costs nothing: docker
+and hypothesis load only inside the fixtures that need them.
 
 Fixtures, new for each test:
 
