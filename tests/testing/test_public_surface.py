@@ -76,3 +76,16 @@ def test_scanning_the_package_as_pytest_does_loads_nothing():
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.splitlines()
     assert out == ["", "['registry_auth.testing.pytest_plugin']"]
+
+
+def test_nothing_shipped_needs_cryptography():
+    # The testing extra leaves cryptography out: only the lab's certificates and tokens use it.
+    code = (
+        "import sys, registry_auth.testing as t, registry_auth.testing.pytest_plugin\n"
+        "for name in t.__all__: getattr(t, name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert out == "[]"
