@@ -59,7 +59,6 @@ def e2e(session: nox.Session) -> None:
         "e2e",
         "--registry-auth-require-stack",
         "tests/e2e",
-        "tests/testing",
         *session.posargs,
     )
 

@@ -28,7 +28,7 @@ from registry_auth import (
 )
 
 if TYPE_CHECKING:
-    from registry_auth.testing.stack import LocalStack, PushedImage
+    from tests.lab.stack import LocalStack, PushedImage
 
 __all__ = ["run"]
 
@@ -61,7 +61,7 @@ def run(*, runs: int = 31, layer_mib: int = 16, images: int = 10, image_mib: int
     to the next here, so fewer turns leave the median ratio a few percent adrift), half as
     many for the concurrent pulls, whose difference is large.
     """
-    from registry_auth.testing.stack import Image, LocalStack  # noqa: PLC0415 - needs root
+    from tests.lab.stack import Image, LocalStack  # noqa: PLC0415 - needs root
 
     rows: list[Row] = []
     with LocalStack() as stack:

@@ -239,7 +239,7 @@ def _answer(argv: list[str], env: Mapping[str, str]) -> dict[str, Any]:
 
 def run_helper(*, runs: int = 30) -> list[Row]:
     """``get`` with a warm cache: docker-credential-ecr-login against ours."""
-    from registry_auth.testing import MotoServer  # noqa: PLC0415 - only this benchmark needs it
+    from tests.lab.stack import MotoServer  # noqa: PLC0415 - only this benchmark needs it
 
     check_real_interpreter()
     go_helper = shutil.which("docker-credential-ecr-login")

@@ -5,7 +5,8 @@ registry with htpasswd over TLS, one with token auth) and moto's AWS server, the
 through ``ContainerOrchestrator`` exactly as a gateway fills its per-container fields. For each
 pull it prints the image, the provider that supplied credentials, the outcome and the time.
 
-Run it as root on Debian with ``scripts/demo`` (which installs what it needs). No secret is
+Run it as root on Debian with ``scripts/demo`` (which installs what it needs). The stack comes
+from the repository's test lab (``tests/lab``), so the script runs from a checkout. No secret is
 printed: the demo's passwords are masked like any other.
 """
 
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,7 +31,12 @@ from registry_auth import (
     PullResult,
     RegistryAuthError,
 )
-from registry_auth.testing.stack import ECR_REGION, LocalStack
+
+# The local stack is this repository's test lab (tests/lab), which is not installed with
+# registry-auth: import it from the repository this script belongs to, wherever it runs from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.lab.stack import ECR_REGION, LocalStack
 
 
 def _twelve_hour_tokens(parsed: dict[str, Any], **_: Any) -> None:

@@ -290,7 +290,7 @@ class CanaryPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
-        from registry_auth.testing.stack import DEFAULT_USERS
+        from tests.lab.stack import DEFAULT_USERS
 
         register(*(password for users in DEFAULT_USERS.values() for password in users.values()))
         self.test_roots = (str(_TESTS), str(config.rootpath) + os.sep)

@@ -14,6 +14,11 @@ from tests import canary
 
 PLUGINS = Path(__file__).parent / "plugins"
 
+# registry-auth's own pytest plugin is opt-in, as for any user (fake_docker, static_provider,
+# provider_entry_points, frozen_clock); then the lab's session fixtures (local_stack,
+# docker_engine, local_registry) and its --registry-auth-require-stack switch.
+pytest_plugins = ["registry_auth.testing", "tests.lab.pytest_plugin"]
+
 
 def pytest_configure(config):
     """Every run is watched by the secret-leak canary (tests/canary.py; fixture canary_secret)."""

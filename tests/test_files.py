@@ -26,8 +26,8 @@ import pytest
 from registry_auth import Credentials, TokenCache, load_config
 from registry_auth._cache import CacheKey
 from registry_auth._compat import tomllib
-from registry_auth.testing.faults import FaultProxy, Respond
 from tests import canary
+from tests.lab.faults import FaultProxy, Respond
 
 BIN = Path(sys.executable).parent
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

@@ -1,6 +1,6 @@
-"""Fixtures for end-to-end tests, on top of registry-auth's pytest plugin.
+"""Fixtures for end-to-end tests, on top of the lab's pytest plugin.
 
-The plugin (``registry_auth.testing.pytest_plugin``) gives ``local_stack`` (one stack per
+The plugin (``tests.lab.pytest_plugin``, loaded by ``tests/conftest.py``) gives ``local_stack`` (one stack per
 session: lab, dockerd, registries, moto's server), ``docker_engine`` and ``local_registry``.
 Without root or the Debian packages docker.io, docker-registry, apache2-utils and iproute2 the
 tests using them are skipped with the reason, unless the run demands the stack
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from registry_auth.testing.stack import DockerDaemon, LocalStack, SampleImages
+from tests.lab.stack import DockerDaemon, LocalStack, SampleImages
 
 
 @pytest.fixture(scope="session")

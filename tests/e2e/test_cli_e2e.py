@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, Image, LocalStack, PushedImage
+from tests.lab.stack import ECR_ACCOUNT, ECR_REGION, Image, LocalStack, PushedImage
 from tests.test_progress import render_screen
 
 pytestmark = pytest.mark.e2e

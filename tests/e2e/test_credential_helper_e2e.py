@@ -20,7 +20,7 @@ import pytest
 from docker.credentials import Store
 
 from registry_auth._config import load_resolver
-from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, LocalStack, SampleImages
+from tests.lab.stack import ECR_ACCOUNT, ECR_REGION, LocalStack, SampleImages
 
 pytestmark = pytest.mark.e2e
 

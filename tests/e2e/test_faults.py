@@ -38,7 +38,7 @@ from registry_auth import (
     TokenFetchError,
 )
 from registry_auth._cache import CacheKey
-from registry_auth.testing.faults import (
+from tests.lab.faults import (
     FaultProxy,
     Forward,
     Reset,
@@ -47,7 +47,7 @@ from registry_auth.testing.faults import (
     TlsIdentity,
     wait_listening,
 )
-from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, Image, LocalStack, SampleImages
+from tests.lab.stack import ECR_ACCOUNT, ECR_REGION, Image, LocalStack, SampleImages
 
 pytestmark = pytest.mark.e2e
 

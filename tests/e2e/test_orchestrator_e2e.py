@@ -28,7 +28,7 @@ from registry_auth import (
 )
 from registry_auth._orchestrator import ContainerOrchestrator, ImageConfig
 from registry_auth.providers.ecr import EcrProvider
-from registry_auth.testing.stack import ECR_ACCOUNT, ECR_REGION, Image, Platform, Registry
+from tests.lab.stack import ECR_ACCOUNT, ECR_REGION, Image, Platform, Registry
 
 pytestmark = pytest.mark.e2e
 

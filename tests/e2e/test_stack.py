@@ -20,10 +20,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from registry_auth.testing import _components
-from registry_auth.testing._netns import NetworkNamespace
-from registry_auth.testing._tokens import TokenSigner, parse_scope, token_claims
-from registry_auth.testing.stack import (
+from tests.lab import _components
+from tests.lab._netns import NetworkNamespace
+from tests.lab._tokens import TokenSigner, parse_scope, token_claims
+from tests.lab.stack import (
     ECR_ACCOUNT,
     Image,
     ImageIndex,
@@ -441,7 +441,7 @@ def test_failed_start_cleans_up(monkeypatch, tmp_path):
         started.append(self.process.pid)
         raise StackError("dockerd refused to start (simulated)")
 
-    monkeypatch.setattr("registry_auth.testing._daemon.DockerDaemon.wait_ready", refuse)
+    monkeypatch.setattr("tests.lab._daemon.DockerDaemon.wait_ready", refuse)
     namespaces_before = _namespaces()
     stack = LocalStack(directory=tmp_path)
     with pytest.raises(StackError, match="simulated"):
@@ -469,7 +469,7 @@ def test_missing_binary_names_the_debian_package(monkeypatch):
 # the same time does not get there first.
 _KILLED_RUN = """
 import sys, time
-from registry_auth.testing.stack import LocalStack
+from tests.lab.stack import LocalStack
 stack = LocalStack(namespace_prefix=sys.argv[1]).start()
 print(stack.namespace, stack.directory, flush=True)
 time.sleep(600)
@@ -479,7 +479,10 @@ time.sleep(600)
 def test_leftovers_of_a_killed_run_are_reaped():
     prefix = f"ra-killed{os.getpid()}"
     child = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_RUN, prefix], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _KILLED_RUN, prefix],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],  # the repository root, which holds tests.lab
     )
     try:
         namespace, directory = child.stdout.readline().split()

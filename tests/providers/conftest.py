@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_auth.testing import MotoServer
+from tests.lab.stack import MotoServer
 
 # Variables that would send boto3 elsewhere than the test wants, or change how it signs.
 _AWS_VARIABLES = (

@@ -230,7 +230,10 @@ def test_the_entry_point_check_fails_for_a_missing_or_broken_entry_point(pyteste
             """
         )
     )
-    recorder = pytester.inline_run("-p", "no:cacheprovider", "-k", "entry_point")
+    # TestBroken uses provider_entry_points: the plugin is turned on as a user's suite does.
+    recorder = pytester.inline_run(
+        "-p", "no:cacheprovider", "-p", "registry_auth.testing", "-k", "entry_point"
+    )
     outcomes = {
         report.nodeid.split("::")[1]: report.outcome
         for report in recorder.getreports("pytest_runtest_logreport")

@@ -1,4 +1,4 @@
-"""The pytest plugin: its fixtures, and how the stack fixtures skip or fail without the stack."""
+"""The pytest plugin: how it loads, and its fixtures."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime as dt
 import importlib.metadata
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -25,18 +24,49 @@ from registry_auth.testing import (
     ProviderEntryPoints,
     pytest_plugin,
 )
-from registry_auth.testing.stack import LocalStack, MissingComponentError
 
 pytest_plugins = ["pytester"]
 
-HEAVY = {"docker", "boto3", "botocore", "cryptography", "moto", "keyring", "requests"}
+# How the runs below turn the plugin on, as a user's conftest.py or command line does.
+OPT_IN = ("-p", "no:cacheprovider", "-p", "registry_auth.testing")
+
+HEAVY = {"docker", "boto3", "botocore", "hypothesis", "moto", "keyring", "requests"}
 
 
-def test_the_plugin_is_registered_for_pytest_to_load():
-    found = [
-        ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "registry_auth"
+# The modules behind registry_auth.testing's lazy names.
+LAZY_MODULES = {
+    "registry_auth.testing.clock",
+    "registry_auth.testing.contract",
+    "registry_auth.testing.entry_points",
+    "registry_auth.testing.fake_docker",
+    "registry_auth.testing.strategies",
+}
+
+# A test module for the runs below: the first test looks at what loading the plugin loaded,
+# before the second asks for every fixture.
+USES_THE_FIXTURES = f"""
+import sys
+
+def test_light(request):
+    assert request.config.pluginmanager.has_plugin("registry_auth.testing.pytest_plugin")
+    loaded = set(sys.modules)
+    assert not {{name.split(".")[0] for name in loaded}} & set({sorted(HEAVY)!r})
+    # pytest scans a plugin module with dir() and getattr(): the lazy names stay unloaded.
+    assert not loaded & set({sorted(LAZY_MODULES)!r})
+
+def test_fixtures(fake_docker, static_provider, provider_entry_points, frozen_clock):
+    pass
+"""
+
+
+def test_installing_registry_auth_registers_no_pytest_plugin():
+    # Opt-in only: no fixture lands in a test suite just because registry-auth is installed.
+    ours = [
+        ep
+        for ep in importlib.metadata.entry_points(group="pytest11")
+        if ep.name == "registry_auth" or ep.value.startswith("registry_auth")
     ]
-    assert [ep.value for ep in found] == ["registry_auth.testing.pytest_plugin"]
+    assert ours == []
 
 
 def test_importing_the_plugin_imports_nothing_heavy():
@@ -51,19 +81,36 @@ def test_importing_the_plugin_imports_nothing_heavy():
     assert out == ""
 
 
-def test_pytest_loads_it_by_itself_and_stays_light(pytester):
-    pytester.makepyfile(
-        test_light=f"""
-        import sys
-
-        def test_loaded_and_light(request):
-            assert request.config.pluginmanager.has_plugin("registry_auth")
-            loaded = {{name.split(".")[0] for name in sys.modules}}
-            assert not loaded & set({sorted(HEAVY)!r})
-        """
-    )
+def test_without_opting_in_the_fixtures_are_absent(pytester):
+    pytester.makepyfile(test_fixtures=USES_THE_FIXTURES.replace("test_light", "not_a_test"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'fake_docker' not found*"])
+    available = result.stdout.str().partition("available fixtures:")[2]
+    for fixture in ("static_provider", "provider_entry_points", "frozen_clock"):
+        assert fixture not in available
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "-p registry_auth.testing",
+        "-p registry_auth.testing.pytest_plugin",
+        "pytest_plugins in conftest.py",
+        "-p in addopts",
+    ],
+)
+def test_opting_in_brings_the_fixtures_and_loads_nothing_heavy(pytester, how):
+    args = ["-p", "no:cacheprovider"]
+    if how.startswith("-p registry_auth"):
+        args += how.split()
+    elif how.startswith("pytest_plugins"):
+        pytester.makeconftest('pytest_plugins = ["registry_auth.testing"]\n')
+    else:
+        pytester.makeini("[pytest]\naddopts = -p registry_auth.testing\n")
+    pytester.makepyfile(test_fixtures=USES_THE_FIXTURES)
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=2)
 
 
 # --- the unit-test fixtures ----------------------------------------------------------------
@@ -131,7 +178,7 @@ def test_static_provider_passwords_differ_between_tests(pytester):
             assert len(set(seen)) == 2
         """
     )
-    pytester.inline_run("-p", "no:cacheprovider").assertoutcome(passed=2)
+    pytester.inline_run(*OPT_IN).assertoutcome(passed=2)
 
 
 def test_frozen_clock_drives_a_token_cache(frozen_clock):
@@ -177,7 +224,7 @@ def test_each_test_gets_its_own_frozen_clock(pytester):
             assert frozen_clock() == START
         """
     )
-    pytester.inline_run("-p", "no:cacheprovider").assertoutcome(passed=2)
+    pytester.inline_run(*OPT_IN).assertoutcome(passed=2)
 
 
 class VaultProvider:
@@ -279,115 +326,6 @@ def test_a_distribution_keeps_one_version(provider_entry_points):
     provider_entry_points.register("one", VaultProvider, distribution="acme", version="1.0")
     with pytest.raises(ValueError, match=r"already registered at version 1\.0"):
         provider_entry_points.register("two", VaultProvider, distribution="acme", version="2.0")
-
-
-# --- the stack fixtures, without a stack -----------------------------------------------------
-
-STACK_TESTS = """
-def test_stack(local_stack):
-    pass
-
-def test_engine(docker_engine):
-    pass
-
-def test_registry(local_registry):
-    pass
-"""
-
-
-@pytest.fixture
-def no_root(monkeypatch):
-    monkeypatch.delenv(pytest_plugin.REQUIRE_STACK_ENV, raising=False)
-    monkeypatch.setattr(pytest_plugin, "_missing_root", lambda: "it needs root, says the test")
-
-    def start(self):
-        raise AssertionError("the stack must not be started without root")
-
-    monkeypatch.setattr(LocalStack, "start", start)
-
-
-@pytest.fixture
-def no_registry_binary(monkeypatch):
-    monkeypatch.delenv(pytest_plugin.REQUIRE_STACK_ENV, raising=False)
-    monkeypatch.setattr(pytest_plugin, "_missing_root", lambda: None)
-    started = []
-
-    def start(self):
-        started.append(self)
-        raise MissingComponentError("docker-registry", package="docker-registry")
-
-    monkeypatch.setattr(LocalStack, "start", start)
-    return started
-
-
-def _skip_reasons(recorder):
-    return {
-        report.nodeid.split("::")[-1]: report.longrepr[2]
-        for report in recorder.getreports("pytest_runtest_logreport")
-        if report.skipped
-    }
-
-
-def test_stack_fixtures_skip_without_root_and_say_why(pytester, no_root):
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    recorder = pytester.inline_run("-p", "no:cacheprovider")
-    recorder.assertoutcome(skipped=3)
-    reasons = _skip_reasons(recorder)
-    assert set(reasons) == {"test_stack", "test_engine", "test_registry"}
-    for reason in reasons.values():
-        assert "it needs root, says the test" in reason
-        assert "--registry-auth-require-stack" in reason
-
-
-def test_stack_fixtures_skip_without_a_program_and_name_its_package(pytester, no_registry_binary):
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    recorder = pytester.inline_run("-p", "no:cacheprovider")
-    recorder.assertoutcome(skipped=3)
-    assert len(no_registry_binary) == 1  # one attempt per session, not one per test
-    for reason in _skip_reasons(recorder).values():
-        assert "docker-registry not found" in reason
-        assert "apt-get install docker-registry" in reason
-
-
-@pytest.mark.parametrize(
-    "how",
-    ["option", "environment", "ini"],
-)
-def test_a_required_stack_fails_instead(pytester, no_registry_binary, monkeypatch, how):
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    args = ["-p", "no:cacheprovider"]
-    if how == "option":
-        args.append("--registry-auth-require-stack")
-    elif how == "environment":
-        monkeypatch.setenv("REGISTRY_AUTH_REQUIRE_STACK", "1")
-    else:
-        pytester.makeini("[pytest]\nregistry_auth_require_stack = true\n")
-    result = pytester.runpytest(*args)
-    result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines(
-        ["*registry-auth's local stack is required but unavailable: docker-registry not found*"]
-    )
-
-
-@pytest.mark.parametrize("value", ["0", "false", "no", ""])
-def test_a_false_environment_switch_still_skips(pytester, no_root, monkeypatch, value):
-    monkeypatch.setenv("REGISTRY_AUTH_REQUIRE_STACK", value)
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    pytester.inline_run("-p", "no:cacheprovider").assertoutcome(skipped=3)
-
-
-def test_tests_without_the_stack_fixtures_never_start_it(pytester, no_root):
-    pytester.makepyfile(
-        test_plain=textwrap.dedent(
-            """
-            def test_plain(fake_docker, static_provider, frozen_clock, provider_entry_points):
-                pass
-            """
-        )
-    )
-    pytester.inline_run("-p", "no:cacheprovider", "--registry-auth-require-stack").assertoutcome(
-        passed=1
-    )
 
 
 def test_provider_entry_points_in_a_given_directory(tmp_path):

@@ -1,11 +1,17 @@
 """registry-auth's pytest plugin: fixtures for testing code that uses registry-auth.
 
-pytest loads it by itself once registry-auth is installed (it is registered in the ``pytest11``
-entry-point group under the name ``registry_auth``; ``-p no:registry_auth`` turns it off).
-Importing it costs nothing: docker, boto3 and cryptography load only inside the fixtures that
-need them.
+The plugin is opt-in: installing registry-auth adds no fixture to anyone's test suite. Turn it
+on in the ``conftest.py`` at the top of the test suite::
 
-Fixtures, per test unless said otherwise:
+    pytest_plugins = ["registry_auth.testing"]
+
+or with ``-p registry_auth.testing`` on pytest's command line (or in the ``addopts`` of the
+pytest configuration). ``registry_auth.testing`` names this module in its own
+``pytest_plugins``, and pytest follows it; naming this module,
+``registry_auth.testing.pytest_plugin``, works as well. Loading the plugin costs nothing: docker
+and hypothesis load only inside the fixtures that need them.
+
+Fixtures, new for each test:
 
 ``fake_docker``
     A new :class:`~registry_auth.testing.fake_docker.FakeDocker`: a docker client double that
@@ -20,32 +26,13 @@ Fixtures, per test unless said otherwise:
     A :class:`~registry_auth.testing.clock.FrozenClock` at 2030-01-01T00:00Z, for ``clock=``
     (``TokenCache``, ``EcrProvider``) and ``clock=frozen_clock.monotonic,
     sleep=frozen_clock.sleep`` (``ContainerOrchestrator``).
-``local_stack`` (session)
-    A started :class:`~registry_auth.testing.stack.LocalStack`: dockerd, four registries (one
-    under Docker Hub's name, one under an ECR name), a token server, and moto's server when
-    ``moto[server]`` is installed. Stopped at the end of the session.
-``docker_engine`` (session)
-    The stack's :class:`~registry_auth.testing.stack.DockerDaemon`
-    (``docker_engine.client()``, ``docker_engine.base_url``).
-``local_registry`` (session)
-    The stack's htpasswd registry over TLS, ``127.0.0.1:5443``, a
-    :class:`~registry_auth.testing.stack.Registry` (``.host``, ``.password("alice")``,
-    ``.push(...)``).
-
-The stack needs root and Debian's ``docker.io``, ``docker-registry``, ``apache2-utils`` and
-``iproute2``. Without them the tests that use these fixtures are *skipped*, with the reason,
-unless the suite demands the stack: ``--registry-auth-require-stack``, the ini option
-``registry_auth_require_stack = true``, or ``REGISTRY_AUTH_REQUIRE_STACK=1`` in the environment
-turn the skip into a failure. A CI job that means to run end-to-end tests should set one.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
@@ -54,117 +41,14 @@ if TYPE_CHECKING:
     from registry_auth.testing.clock import FrozenClock
     from registry_auth.testing.entry_points import ProviderEntryPoints
     from registry_auth.testing.fake_docker import FakeDocker
-    from registry_auth.testing.stack import DockerDaemon, LocalStack, Registry
 
-__all__ = [
-    "REQUIRE_STACK_ENV",
-    "REQUIRE_STACK_INI",
-    "REQUIRE_STACK_OPTION",
-    "STATIC_REGISTRY",
-    "STATIC_USERNAME",
-    "stack_required",
-]
-
-REQUIRE_STACK_OPTION: Final = "--registry-auth-require-stack"
-REQUIRE_STACK_INI: Final = "registry_auth_require_stack"
-REQUIRE_STACK_ENV: Final = "REGISTRY_AUTH_REQUIRE_STACK"
+__all__ = ["STATIC_REGISTRY", "STATIC_USERNAME"]
 
 # The contract tests fail through plain asserts: let pytest explain them as in a test module.
 pytest.register_assert_rewrite("registry_auth.testing.contract")
 
 STATIC_REGISTRY: Final = "registry.test"
 STATIC_USERNAME: Final = "test-user"
-
-_FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the switch that makes a missing local stack a failure instead of a skip."""
-    group = parser.getgroup("registry-auth", "registry-auth local stack")
-    group.addoption(
-        REQUIRE_STACK_OPTION,
-        action="store_true",
-        default=False,
-        help=(
-            "fail, instead of skipping, tests that need registry-auth's local stack when root "
-            f"or its programs are missing (also: {REQUIRE_STACK_ENV}=1)"
-        ),
-    )
-    parser.addini(
-        REQUIRE_STACK_INI,
-        type="bool",
-        default=False,
-        help="fail, instead of skipping, tests that need registry-auth's local stack",
-    )
-
-
-def stack_required(config: pytest.Config) -> bool:
-    """Whether this run demands the local stack (option, ini option or environment)."""
-    if config.getoption(REQUIRE_STACK_OPTION, default=False):
-        return True
-    if os.environ.get(REQUIRE_STACK_ENV, "").strip().lower() not in _FALSE_WORDS:
-        return True
-    return bool(config.getini(REQUIRE_STACK_INI))
-
-
-def _unavailable(config: pytest.Config, reason: str) -> NoReturn:
-    if stack_required(config):
-        pytest.fail(
-            f"registry-auth's local stack is required but unavailable: {reason} (the stack is "
-            f"required by {REQUIRE_STACK_OPTION}, {REQUIRE_STACK_INI} or {REQUIRE_STACK_ENV})",
-            pytrace=False,
-        )
-    pytest.skip(
-        f"registry-auth's local stack is unavailable: {reason} "
-        f"(pass {REQUIRE_STACK_OPTION} to make this a failure)"
-    )
-
-
-def _missing_root() -> str | None:
-    if os.geteuid() != 0:
-        return "it needs root, to create a network namespace and bind mounts"
-    return None
-
-
-def _start_stack(config: pytest.Config) -> LocalStack:
-    from registry_auth.testing.stack import (  # noqa: PLC0415 - heavy, loaded on first use
-        LocalStack,
-        MissingComponentError,
-    )
-
-    reason = _missing_root()
-    if reason is not None:
-        _unavailable(config, reason)
-    # moto's server comes with moto[server] (flask); without it the stack runs without moto.
-    moto = all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))
-    stack = LocalStack(moto=moto)
-    try:
-        stack.start()
-    except MissingComponentError as exc:
-        _unavailable(config, str(exc))
-    return stack
-
-
-@pytest.fixture(scope="session")
-def local_stack(pytestconfig: pytest.Config) -> Iterator[LocalStack]:
-    """The started local stack, shared by the session; stopped (and cleaned up) at its end."""
-    stack = _start_stack(pytestconfig)
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.fixture(scope="session")
-def docker_engine(local_stack: LocalStack) -> DockerDaemon:
-    """The local stack's dockerd: ``docker_engine.client()`` gives a docker-py client."""
-    return local_stack.docker
-
-
-@pytest.fixture(scope="session")
-def local_registry(local_stack: LocalStack) -> Registry:
-    """The local stack's htpasswd registry over TLS (``127.0.0.1:5443``, user ``alice``)."""
-    return local_stack.private
 
 
 @pytest.fixture

@@ -151,7 +151,7 @@ class TlsIdentity:
 
         The files are written into ``directory`` (which must exist).
         """
-        from registry_auth.testing._certificates import (  # noqa: PLC0415 - needs cryptography
+        from tests.lab._certificates import (
             write_tls_files,
         )
 

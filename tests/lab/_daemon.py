@@ -9,9 +9,9 @@ from typing import Any
 
 import attrs
 
-from registry_auth.testing._components import require_executable
-from registry_auth.testing._lab import Lab
-from registry_auth.testing._process import ManagedProcess, wait_until
+from tests.lab._components import require_executable
+from tests.lab._lab import Lab
+from tests.lab._process import ManagedProcess, wait_until
 
 __all__ = ["DockerDaemon"]
 
@@ -98,7 +98,7 @@ class DockerDaemon:
 
         The caller closes it.
         """
-        import docker  # noqa: PLC0415 - docker-py is only needed by those who ask for a client
+        import docker
 
         return docker.DockerClient(base_url=self.base_url, **options)
 

@@ -24,21 +24,21 @@ from pathlib import Path
 
 import attrs
 
-from registry_auth.testing._certificates import (
+from tests.lab._certificates import (
     SigningFiles,
     TlsFiles,
     write_signing_files,
     write_tls_files,
 )
-from registry_auth.testing._components import require_executable
-from registry_auth.testing._errors import StackError
-from registry_auth.testing._netns import NetworkNamespace
-from registry_auth.testing._process import ManagedProcess, spawn
+from tests.lab._components import require_executable
+from tests.lab._errors import StackError
+from tests.lab._netns import NetworkNamespace
+from tests.lab._process import ManagedProcess, spawn
 
 __all__ = ["Address", "Lab"]
 
-# The directory holding the registry_auth package, so that helper programs run inside the lab
-# import this very code, installed or not.
+# The repository root, which holds the tests package: helper programs run inside the lab
+# (python -m tests.lab._push, ...) import this very lab code from wherever the run started.
 _IMPORT_ROOT = str(Path(__file__).resolve().parents[2])
 
 # Variables that would send traffic out of the lab or make a daemon read another config.
@@ -220,7 +220,7 @@ class Lab:
             StackError: when it fails or outlives *timeout*, with its standard error.
         """
         try:
-            result = subprocess.run(  # noqa: S603 - argv is built by the stack
+            result = subprocess.run(
                 self.command(argv),
                 input=input_data,
                 capture_output=True,

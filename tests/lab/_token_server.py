@@ -1,6 +1,6 @@
 """A token server for registries that use token auth, the way Docker Hub's auth.docker.io does.
 
-The program half runs inside the lab as ``python -m registry_auth.testing._token_server CONFIG``:
+The program half runs inside the lab as ``python -m tests.lab._token_server CONFIG``:
 it listens with TLS on one or more addresses and answers ``GET /token?service=S&scope=...``
 (and the OAuth2 password grant, ``POST /token``) for every service in its users file. It checks
 Basic credentials against that file, which it reads again on each request so users and passwords
@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from registry_auth.testing._tokens import Grant, TokenSigner, granted, parse_scope, token_claims
+from tests.lab._tokens import Grant, TokenSigner, granted, parse_scope, token_claims
 
 if TYPE_CHECKING:
-    from registry_auth.testing._lab import Lab
-    from registry_auth.testing._process import ManagedProcess
+    from tests.lab._lab import Lab
+    from tests.lab._process import ManagedProcess
 
 __all__ = ["TokenRequest", "TokenServer", "main"]
 
@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the token server described by the JSON config file named in *argv* until SIGTERM."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if len(arguments) != 1:
-        sys.stderr.write("usage: python -m registry_auth.testing._token_server CONFIG\n")
+        sys.stderr.write("usage: python -m tests.lab._token_server CONFIG\n")
         return 2
     config = json.loads(Path(arguments[0]).read_text())
     signer = TokenSigner.from_pem(
@@ -386,7 +386,7 @@ class TokenServer:
         """Start the server inside *lab*."""
         self._process = lab.spawn_python(
             "token server",
-            "registry_auth.testing._token_server",
+            "tests.lab._token_server",
             [str(self.config_file)],
             log_path=self.directory / "server.log",
             stdout_path=self.log_file,

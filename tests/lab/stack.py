@@ -55,28 +55,28 @@ from typing import Any
 
 import attrs
 
-from registry_auth.testing._components import (
+from tests.lab._components import (
     require_executable,
     require_python_module,
     require_root,
 )
-from registry_auth.testing._daemon import DockerDaemon
-from registry_auth.testing._errors import MissingComponentError, StackError
-from registry_auth.testing._images import Blob, Image, ImageIndex, Platform
-from registry_auth.testing._lab import Address, Lab
-from registry_auth.testing._moto import MotoServer
-from registry_auth.testing._netns import DEFAULT_PREFIX, NetworkNamespace, reap_orphaned_namespaces
-from registry_auth.testing._process import wait_until
-from registry_auth.testing._push import SETUP_USER_AGENT, PushJob, push
-from registry_auth.testing._registry import (
+from tests.lab._daemon import DockerDaemon
+from tests.lab._errors import MissingComponentError, StackError
+from tests.lab._images import Blob, Image, ImageIndex, Platform
+from tests.lab._lab import Address, Lab
+from tests.lab._moto import MotoServer
+from tests.lab._netns import DEFAULT_PREFIX, NetworkNamespace, reap_orphaned_namespaces
+from tests.lab._process import wait_until
+from tests.lab._push import SETUP_USER_AGENT, PushJob, push
+from tests.lab._registry import (
     AuthScheme,
     RegistryRequest,
     RegistryServer,
     TokenAuth,
 )
-from registry_auth.testing._token_server import TokenRequest, TokenServer
+from tests.lab._token_server import TokenRequest, TokenServer
 
-# The public surface of registry_auth.testing's stack, re-exported from the private modules.
+# What the lab's users (tests, benchmarks, the demo) need, re-exported from the private modules.
 __all__ = [
     "DEFAULT_USERS",
     "ECR_ACCOUNT",
@@ -127,8 +127,8 @@ _HUB_AUTH = Address(ip="192.0.2.4", port=443)
 _HUB_HOST = "registry-1.docker.io"
 _HUB_SERVICE = "registry.docker.io"
 _HUB_ISSUER = "auth.docker.io"
-_TOKEN_SERVICE = "token-registry"  # noqa: S105 - a service name, not a secret
-_TOKEN_ISSUER = "registry-auth-testing"  # noqa: S105 - an issuer name, not a secret
+_TOKEN_SERVICE = "token-registry"
+_TOKEN_ISSUER = "registry-auth-testing"
 
 _REQUIRED_EXECUTABLES = (
     "ip",
@@ -578,7 +578,7 @@ class LocalStack:
         )
         for server in self._servers.values():
             server.wait_ready(timeout)
-        assert self._daemon is not None  # noqa: S101 - set by _start
+        assert self._daemon is not None
         self._daemon.wait_ready(timeout)
         if self._moto is not None:
             self._moto.wait_ready(timeout)
@@ -616,7 +616,7 @@ class LocalStack:
     def lab(self) -> Lab:
         """The lab: namespace, hosts file, certificates."""
         self._require_started()
-        assert self._lab is not None  # noqa: S101 - set while started
+        assert self._lab is not None
         return self._lab
 
     @property
@@ -638,7 +638,7 @@ class LocalStack:
     def docker(self) -> DockerDaemon:
         """The lab's dockerd."""
         self._require_started()
-        assert self._daemon is not None  # noqa: S101 - set while started
+        assert self._daemon is not None
         return self._daemon
 
     @property

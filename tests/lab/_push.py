@@ -1,7 +1,7 @@
 """Pushing images to a registry over its HTTP API, from inside the lab.
 
 The registries listen on the lab's loopback, which the host cannot reach, so the push runs in
-the lab as ``python -m registry_auth.testing._push``. It reads one JSON request on standard
+the lab as ``python -m tests.lab._push``. It reads one JSON request on standard
 input (so that no password shows in a process listing)::
 
     {"ca_file": "...", "user_agent": "...",
@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from registry_auth.testing._errors import StackError
-from registry_auth.testing._images import Image, ImageIndex
+from tests.lab._errors import StackError
+from tests.lab._images import Image, ImageIndex
 
 if TYPE_CHECKING:
-    from registry_auth.testing._lab import Lab
+    from tests.lab._lab import Lab
 
 __all__ = ["SETUP_USER_AGENT", "PushJob", "main", "push"]
 
@@ -247,7 +247,7 @@ def push(lab: Lab, jobs: Sequence[PushJob], *, timeout: float = 60.0) -> list[st
         "pushes": [job.request() for job in jobs],
     }
     output = lab.run_python(
-        "registry_auth.testing._push",
+        "tests.lab._push",
         [],
         input_data=json.dumps(request).encode(),
         timeout=timeout,

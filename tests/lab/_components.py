@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from registry_auth.testing._errors import MissingComponentError, StackError
+from tests.lab._errors import MissingComponentError, StackError
 
 __all__ = ["require_executable", "require_python_module", "require_root"]
 

@@ -154,7 +154,7 @@ class Image:
     """A single-platform image: one layer, its config, and a Docker schema 2 manifest.
 
     Build one with :meth:`build`; push it with
-    :meth:`registry_auth.testing.stack.Registry.push`.
+    :meth:`tests.lab.stack.Registry.push`.
     """
 
     platform: Platform

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import attrs
 
-from registry_auth.testing._components import require_executable
-from registry_auth.testing._errors import StackError
+from tests.lab._components import require_executable
+from tests.lab._errors import StackError
 
 __all__ = ["NetworkNamespace", "reap_orphaned_namespaces"]
 
@@ -24,7 +24,7 @@ _sequence = itertools.count()
 
 
 def _ip(*arguments: str, check: bool = True) -> str:
-    result = subprocess.run(  # noqa: S603 - fixed program, arguments built by the stack
+    result = subprocess.run(
         [require_executable("ip"), *arguments],
         capture_output=True,
         text=True,
@@ -130,7 +130,7 @@ def reap_orphaned_namespaces(prefix: str = DEFAULT_PREFIX) -> list[str]:
     reaped = []
     for entry in sorted(NAMESPACE_DIRECTORY.iterdir()):
         parts = entry.name.rsplit("-", 2)
-        if len(parts) != 3 or parts[0] != prefix or not parts[1].isdigit():  # noqa: PLR2004 - PREFIX-PID-N
+        if len(parts) != 3 or parts[0] != prefix or not parts[1].isdigit():
             continue
         if int(parts[1]) == os.getpid() or _alive(int(parts[1])):
             continue

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import attrs
 
-from registry_auth.testing._components import require_python_module
-from registry_auth.testing._errors import StackError
-from registry_auth.testing._process import ManagedProcess, spawn, wait_until
+from tests.lab._components import require_python_module
+from tests.lab._errors import StackError
+from tests.lab._process import ManagedProcess, spawn, wait_until
 
 __all__ = ["MotoServer"]
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import attrs
 
-from registry_auth.testing._errors import StackError
+from tests.lab._errors import StackError
 
 __all__ = ["ManagedProcess", "log_tail", "spawn", "wait_until"]
 
@@ -104,7 +104,7 @@ def spawn(
 def _popen(
     argv: Sequence[str], *, stdout: BinaryIO, stderr: BinaryIO, env: Mapping[str, str] | None
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - argv is built by the stack from resolved paths
+    return subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
         stdout=stdout,

@@ -1,11 +1,11 @@
-"""The plugin's stack fixtures against the real stack (root, Debian packages): end to end."""
+"""The lab's stack fixtures against the real stack (root, Debian packages): end to end."""
 
 from __future__ import annotations
 
 import pytest
 
 from registry_auth import ContainerOrchestrator, StaticPasswordProvider
-from registry_auth.testing import DockerDaemon, Image, LocalStack, Registry
+from tests.lab.stack import DockerDaemon, Image, LocalStack, Registry
 
 pytestmark = pytest.mark.e2e
 

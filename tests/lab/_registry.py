@@ -18,10 +18,10 @@ from pathlib import Path
 
 import attrs
 
-from registry_auth.testing._components import require_executable
-from registry_auth.testing._errors import StackError
-from registry_auth.testing._lab import Address, Lab
-from registry_auth.testing._process import ManagedProcess, wait_until
+from tests.lab._components import require_executable
+from tests.lab._errors import StackError
+from tests.lab._lab import Address, Lab
+from tests.lab._process import ManagedProcess, wait_until
 
 __all__ = ["AuthScheme", "HtpasswdFile", "RegistryRequest", "RegistryServer", "TokenAuth"]
 
@@ -37,7 +37,7 @@ class AuthScheme(enum.Enum):
     HTPASSWD = "htpasswd"
     """Basic auth against an htpasswd file (like ECR, Harbor robot accounts, plain registries)."""
 
-    TOKEN = "token"  # noqa: S105 - the name of an auth scheme, not a secret
+    TOKEN = "token"
     """Bearer tokens from a token server (like Docker Hub, GHCR, Quay)."""
 
 
@@ -106,7 +106,7 @@ class HtpasswdFile:
     def _hash(self, username: str, password: str) -> str:
         key = (username, password)
         if key not in self._hashes:
-            result = subprocess.run(  # noqa: S603 - fixed program; the password goes on stdin
+            result = subprocess.run(
                 [require_executable("htpasswd"), "-niB", username],
                 input=password.encode(),
                 capture_output=True,
