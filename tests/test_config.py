@@ -113,7 +113,7 @@ def test_no_file_means_an_empty_resolver(tmp_path, monkeypatch):
         ),
         (
             '[registries."r.example"]\nprovider = "static"\npassword = "p"',
-            "does not accept these options",
+            "needs the option 'username'",
         ),
         (
             '[registries."r.example"]\nprovider = "docker-config"\nrecheck_interval = -1',
