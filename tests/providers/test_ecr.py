@@ -1135,3 +1135,100 @@ def test_without_boto3_the_error_names_the_extra(aws_env, clock, monkeypatch):
     client = FakeClient(body=_fake_token(ACCOUNT, "us-east-1", CANARY))
     factory = factory_for({("ecr", "us-east-1", False): client})
     assert EcrProvider(client_factory=factory, clock=clock).get_credentials(ref(f"{HOST}/a"))
+
+
+# --- what an AWS failure says: where credentials were looked for, which endpoint failed -------
+
+
+def test_no_credentials_says_where_they_were_looked_for(no_aws_env, clock, tmp_path):
+    provider = EcrProvider(endpoint_url="http://127.0.0.1:9", max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    message = str(info.value)
+    assert message.startswith(
+        f"could not get an ECR token for {CROSS_HOST}: NoCredentialsError: no AWS credentials "
+        "found (profile 'default'; looked in environment variables AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, "
+    )
+    assert f"the shared credentials file {tmp_path / 'no-aws-credentials'}" in message
+    assert f"the config file {tmp_path / 'no-aws-config'}" in message
+    assert "container credentials" in message
+    assert "the instance metadata service (switched off by AWS_EC2_METADATA_DISABLED)" in message
+
+
+def test_a_named_profile_without_credentials_is_named(no_aws_env, clock, tmp_path):
+    config = tmp_path / "no-aws-config"
+    config.write_text("[profile empty]\nregion = eu-west-1\n")
+    provider = EcrProvider(
+        profile="empty", endpoint_url="http://127.0.0.1:9", max_attempts=1, clock=clock
+    )
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{HOST}/team/app"))
+    message = str(info.value)
+    assert "NoCredentialsError: no AWS credentials found (profile 'empty'; looked in " in message
+    # A named profile is not read from the environment variables: the message does not say so.
+    assert "AWS_ACCESS_KEY_ID" not in message
+
+
+def test_an_unknown_profile_names_the_files(no_aws_env, clock, tmp_path):
+    provider = EcrProvider(profile="nosuch", max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{HOST}/team/app"))
+    message = str(info.value)
+    assert "ProfileNotFound: the AWS profile 'nosuch' is not in " in message
+    assert str(tmp_path / "no-aws-config") in message
+
+
+def test_an_unreachable_endpoint_is_named_with_its_region(aws_env, clock, start_moto_server):
+    server = start_moto_server()
+    url = server.endpoint_url
+    server.stop()  # nothing listens there any more
+    provider = EcrProvider(endpoint_url=url, max_attempts=1, timeout=2, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value) == (
+        f"could not get an ECR token for {CROSS_HOST}: EndpointConnectionError: could not "
+        f"reach {url}/ (ecr in region eu-west-1)"
+    )
+    assert isinstance(info.value.__cause__, EndpointConnectionError)
+
+
+def test_an_aws_refusal_names_the_code_and_the_endpoint(aws_env, clock, moto_server):
+    # moto's server does not implement ECR Public: it answers HTTP 500, as a failing AWS would.
+    provider = EcrProvider(endpoint_url=moto_server.endpoint_url, max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref("public.ecr.aws/team/app"))
+    assert str(info.value) == (
+        "could not get an ECR token for public.ecr.aws: ClientError 500 from "
+        f"{moto_server.endpoint_url} (ecr-public in region us-east-1)"
+    )
+    assert "Internal Server Error" not in str(info.value)  # AWS's text is never quoted
+    assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_the_default_endpoint_is_named_when_aws_refuses(aws_env, clock):
+    session = boto3.Session()
+    aws = FakeAws(session)
+    aws.answer = lambda _url, _params: (400, {"__type": "AccessDeniedException"})
+    provider = EcrProvider(session=session, max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value).endswith(
+        "ClientError AccessDeniedException from https://api.ecr.eu-west-1.amazonaws.com "
+        "(ecr in region eu-west-1)"
+    )
+
+
+def test_a_client_factory_failure_names_the_service_and_region(clock):
+    def failing(**_params):
+        raise RuntimeError("factory-client-down")
+
+    client = FakeClient(respond=failing)
+    provider = EcrProvider(
+        client_factory=factory_for({("ecr", "eu-west-1", False): client}), clock=clock
+    )
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value) == (
+        f"could not get an ECR token for {CROSS_HOST}: RuntimeError (ecr in eu-west-1)"
+    )

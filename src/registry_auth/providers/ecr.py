@@ -358,8 +358,100 @@ def _load_boto3() -> tuple[Any, Any]:
     return boto3, Config
 
 
-def _describe_aws_error(exc: BaseException) -> str:
-    """Name an AWS failure by class (and error code), never quoting its message."""
+# botocore's exceptions for "no credentials anywhere" and "a profile that is not there".
+_CREDENTIAL_ERRORS: Final = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+_PROFILE_ERRORS: Final = frozenset({"ProfileNotFound"})
+# botocore's exceptions that carry the URL they could not reach as ``kwargs["endpoint_url"]``.
+_ENDPOINT_ERRORS: Final = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "SSLError",
+        "ProxyConnectionError",
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class _AwsCall:
+    """Where an AWS call went and how it was signed: what an error message should say."""
+
+    service: str
+    region: str
+    endpoint_url: str | None
+    profile: str | None
+    factory: bool
+
+
+def _without_userinfo(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def _credential_chain(profile: str | None, environ: Mapping[str, str]) -> str:
+    """Where botocore's default credential chain looks, in its order, as set up here."""
+    credentials_file = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    config_file = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    named = profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
+    # botocore skips the environment variables when a profile is named in code (here, by the
+    # provider's options), and not when it comes from AWS_PROFILE.
+    if profile is None:
+        places = [
+            "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN)",
+        ]
+    else:
+        places = []
+    places += [
+        "the profile's role_arn, web identity, SSO and credential_process settings",
+        f"the shared credentials file {credentials_file}",
+        f"the config file {config_file}",
+        "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)",
+    ]
+    metadata_off = environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true"
+    places.append(
+        "the instance metadata service"
+        + (" (switched off by AWS_EC2_METADATA_DISABLED)" if metadata_off else "")
+    )
+    return f"profile {named or 'default'!r}; looked in " + ", ".join(places)
+
+
+def _describe_aws_error(exc: BaseException, call: _AwsCall | None = None) -> str:
+    """Say what failed and where, naming the AWS failure by class (and error code).
+
+    AWS's own message is never quoted: it may name users, keys or policies.
+    """
+    kind = type(exc).__name__
+    if call is None or call.factory:  # a client factory's own settings are not known here
+        where = f" ({call.service} in {call.region})" if call is not None else ""
+        return _error_name(exc) + where
+    if kind in _CREDENTIAL_ERRORS:
+        return f"{kind}: no AWS credentials found ({_credential_chain(call.profile, os.environ)})"
+    if kind in _PROFILE_ERRORS:
+        return (
+            f"{kind}: the AWS profile {call.profile or os.environ.get('AWS_PROFILE')!r} is not "
+            f"in {os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'} or "
+            f"{os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}"
+        )
+    details = getattr(exc, "kwargs", None)
+    url = details.get("endpoint_url") if isinstance(details, Mapping) else None
+    if not isinstance(url, str):
+        url = call.endpoint_url
+    asking = f"{call.service} in region {call.region}"
+    if url:
+        asking = f"{_without_userinfo(url)} ({asking})"
+    if kind in _ENDPOINT_ERRORS:
+        return f"{kind}: could not reach {asking}"
+    return f"{_error_name(exc)} from {asking}"
+
+
+def _error_name(exc: BaseException) -> str:
+    """The class of an AWS failure, and the error code AWS answered with, if any."""
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         error = response.get("Error")
@@ -610,8 +702,20 @@ class EcrProvider:
             host.host,
             " (FIPS endpoint)" if host.fips else "",
         )
+        call = _AwsCall(
+            service=service,
+            region=host.api_region,
+            endpoint_url=self._endpoint_url,
+            profile=settings.profile,
+            factory=self._client_factory is not None,
+        )
         try:
             client = self._client(service, host, settings)
+            meta = getattr(client, "meta", None)
+            call = attrs.evolve(
+                call,
+                endpoint_url=getattr(meta, "endpoint_url", None) or call.endpoint_url,
+            )
             if host.public:
                 response = client.get_authorization_token()
             else:
@@ -620,7 +724,7 @@ class EcrProvider:
             raise
         except Exception as exc:
             raise TokenFetchError(
-                f"could not get an ECR token for {host.host}: {_describe_aws_error(exc)}",
+                f"could not get an ECR token for {host.host}: {_describe_aws_error(exc, call)}",
                 registry=host.host,
                 provider=_PROVIDER_NAME,
             ) from exc
