@@ -245,7 +245,10 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         except ConfigurationError as exc:
             raise _fail(path, f"{where}: {exc.message}", registry=key) from None
         options = _options(raw, path=path, where=where, inline=inline)
-        if raw["provider"] == "static":
+        if raw["provider"] == "static" or (
+            # ECR reached under another name: the key is the name it answers for.
+            raw["provider"] == "ecr" and {"registry_id", "region"} & set(options)
+        ):
             options.setdefault("registry", key)
         entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
     providers = data.get("providers", [])
