@@ -8,22 +8,28 @@ from typing import Any
 import boto3
 import pytest
 
-from registry_auth import CredentialResolver
+from registry_auth import CredentialResolver, ImageReference
 from registry_auth._orchestrator import ContainerOrchestrator
 from registry_auth._resolver import Route
 from registry_auth.matching import RegistryPattern
-from registry_auth.providers.ecr import EcrProvider
-from registry_auth.testing.stack import ECR_ACCOUNT, ECR_ALIAS, ECR_REGION, LocalStack, SampleImages
+from registry_auth.providers.ecr import EcrProvider, parse_ecr_host
 
 pytestmark = pytest.mark.e2e
 
+# The lab's second name for its ECR-named registry (ECR_ALIAS in the lab's stack module).
+ECR_ALIAS = "ecr.internal.example.com"
+
 
 def test_pull_through_an_alias_of_the_ecr_registry(
-    local_stack: LocalStack,
-    sample_images: SampleImages,
+    local_stack: Any,
+    sample_images: Any,
     docker_client: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    ecr = parse_ecr_host(ImageReference.parse(sample_images.ecr.reference).registry)
+    assert ecr is not None
+    assert ecr.registry_id is not None
+    assert ecr.region is not None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -50,8 +56,8 @@ def test_pull_through_an_alias_of_the_ecr_registry(
         session=session,
         endpoint_url=local_stack.moto_endpoint_url,
         registry=ECR_ALIAS,
-        registry_id=ECR_ACCOUNT,
-        region=ECR_REGION,
+        registry_id=ecr.registry_id,
+        region=ecr.region,
     )
     resolver = CredentialResolver(
         [Route(pattern=RegistryPattern.parse(ECR_ALIAS), provider=provider)]
@@ -62,5 +68,5 @@ def test_pull_through_an_alias_of_the_ecr_registry(
     assert result.provider == "ecr"
     assert result.digest == sample_images.ecr.digest
     assert docker_client.images.get(reference).id == result.image_id
-    assert calls[0] == ("params", {"registryIds": [ECR_ACCOUNT]})
-    assert f"/{ECR_REGION}/ecr/aws4_request" in calls[1][1]["auth"]
+    assert calls[0] == ("params", {"registryIds": [ecr.registry_id]})
+    assert f"/{ecr.region}/ecr/aws4_request" in calls[1][1]["auth"]
