@@ -630,7 +630,7 @@ def test_logout_keeps_an_entry_written_by_hand(home, monkeypatch):
 def test_login_to_the_keyring_warns_when_the_config_would_not_use_it(home):
     config = user_config(home)
     config.parent.mkdir(parents=True)
-    config.write_text('[registries."other.example"]\nprovider = "ecr"\n')
+    config.write_text('[registries."*.dkr.ecr.*.amazonaws.com"]\nprovider = "ecr"\n')
     result = login(home, REGISTRY, "-u", "alice", "--password-stdin")
     assert "pulls will not use them" in one_line(result.stderr)
     assert "--store config" in result.stderr
@@ -782,3 +782,52 @@ def test_debug_logs_registry_auth_only(config, package_log_level):
     )
     assert "DEBUG registry_auth.resolver: credentials for localhost:5443" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_diagnose_lists_keys_that_can_never_match(home, tmp_path):
+    config = tmp_path / "keys.toml"
+    config.write_text(
+        '[registries."*"]\nprovider = "static"\nusername = "alice"\n'
+        f'password = "{SECRET}"\n'
+        '[registries."docker.io"]\nprovider = "ecr"\n'
+        f'[registries."{REGISTRY}"]\nprovider = "static"\nusername = "alice"\n'
+        f'password = "{SECRET}"\n'
+    )
+    config.chmod(0o600)
+    result = run(
+        "diagnose", "--no-engine", "--json", "--config", str(config), env=home, check=False
+    )
+    assert result.returncode == 3  # an entry that can never match is a configuration error
+    assert SECRET not in result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    routes = [(f["level"], f["message"]) for f in report["findings"] if f["section"] == "routes"]
+    assert ("ok", f"{REGISTRY} -> static") in routes
+    star = [m for level, m in routes if level == "warning"]
+    assert len(star) == 1
+    assert star[0].startswith("registries.'*': '*' matches only the registry localhost")
+    impossible = [m for level, m in routes if level == "error"]
+    assert len(impossible) == 1
+    assert "provider 'ecr' serves no registry matching 'docker.io'" in impossible[0]
+    # Each is listed once, beside its route, not again among the captured warnings.
+    assert not any(f["section"] == "warnings" for f in report["findings"])
+    assert {"pattern": "docker.io", "provider": "ecr"} in report["routes"]
+    text = run("diagnose", "--no-engine", "--config", str(config), env=home, check=False)
+    assert "  error    registries.'docker.io': provider 'ecr' serves no registry" in text.stdout
+
+
+def test_resolve_warns_about_a_key_that_can_never_match(home, tmp_path):
+    config = tmp_path / "keys.toml"
+    config.write_text(
+        '[registries."quay.io"]\nprovider = "dockerhub"\nusername = "u"\n'
+        'password = { env = "CLI_TEST_PASSWORD" }\n'
+    )
+    config.chmod(0o600)
+    env = {**home, "CLI_TEST_PASSWORD": SECRET}
+    result = run("resolve", "quay.io/team/app", "--config", str(config), env=env, check=False)
+    assert result.returncode == 1
+    assert (
+        "WARNING registry_auth.config: "
+        f"{config}: registries.'quay.io': provider 'dockerhub' serves no registry matching "
+        "'quay.io'"
+    ) in result.stderr
+    assert SECRET not in result.stderr

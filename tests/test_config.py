@@ -11,7 +11,8 @@ from registry_auth import (
     find_config_file,
     load_config,
 )
-from registry_auth._config import config_search_path, parse_config
+from registry_auth._config import config_search_path, key_problems, parse_config
+from registry_auth._resolver import Route
 
 HUB_TOKEN = "dckr_pat_canary_cfg_1"
 
@@ -113,7 +114,7 @@ def test_no_file_means_an_empty_resolver(tmp_path, monkeypatch):
         ),
         (
             '[registries."r.example"]\nprovider = "static"\npassword = "p"',
-            "does not accept these options",
+            "needs the option 'username'",
         ),
         (
             '[registries."r.example"]\nprovider = "docker-config"\nrecheck_interval = -1',
@@ -190,3 +191,146 @@ def test_keyring_reference(tmp_path, plaintext_keyring):
         ConfigurationError, match=r"no keyring entry for service 'r\.example', user 'bob'"
     ):
         CredentialResolver.from_config(missing)
+
+
+# -- keys that can never match -----------------------------------------------------------------
+
+
+def key_warnings(caplog, text, tmp_path):
+    path = write(tmp_path / "keys.toml", text)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="registry_auth.config"):
+        resolver = CredentialResolver.from_config(path)
+    messages = [r.getMessage() for r in caplog.records if r.name == "registry_auth.config"]
+    return resolver, messages
+
+
+def test_the_star_key_is_reported_at_load(caplog, tmp_path):
+    resolver, messages = key_warnings(
+        caplog,
+        '[registries."*"]\nprovider = "static"\nusername = "u"\npassword = "p"\n',
+        tmp_path,
+    )
+    assert len(messages) == 1
+    assert "registries.'*': '*' matches only the registry localhost" in messages[0]
+    assert "the port must match exactly" in messages[0]
+    assert resolver.resolve(ref("registry.example.com:5000/app")) is None  # as the warning says
+    assert resolver.resolve(ref("localhost/app")) is not None
+
+
+@pytest.mark.parametrize(
+    ("key", "provider", "options", "expected"),
+    [
+        ("docker.io", "ecr", "", "provider 'ecr' serves no registry matching 'docker.io'"),
+        (
+            "quay.io",
+            "dockerhub",
+            'username = "u"\npassword = "p"\n',
+            "provider 'dockerhub' serves no registry matching 'quay.io'",
+        ),
+        (
+            "registry.example.com:5000",
+            "ecr",
+            "",
+            "provider 'ecr' serves no registry matching 'registry.example.com:5000'",
+        ),
+        # A glob covers one label: ECR hosts have seven, this pattern four.
+        (
+            "*.amazonaws.com.cn",
+            "ecr",
+            "",
+            "provider 'ecr' serves no registry matching '*.amazonaws.com.cn'",
+        ),
+    ],
+)
+def test_a_provider_on_a_host_it_does_not_serve_is_reported(
+    caplog, tmp_path, key, provider, options, expected
+):
+    text = f'[registries."{key}"]\nprovider = "{provider}"\n{options}'
+    _, messages = key_warnings(caplog, text, tmp_path)
+    assert len(messages) == 1
+    assert f"registries.{key!r}: {expected}, so this entry never gives credentials" in messages[0]
+    assert str(tmp_path / "keys.toml") in messages[0]
+
+
+def test_the_ecr_message_points_at_aliases(caplog, tmp_path):
+    _, messages = key_warnings(caplog, '[registries."docker.io"]\nprovider = "ecr"\n', tmp_path)
+    assert "give registry_id and region" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("key", "provider", "options"),
+    [
+        ("docker.io", "dockerhub", 'username = "u"\npassword = "p"\n'),
+        ("*.io", "dockerhub", 'username = "u"\npassword = "p"\n'),
+        ("*.dkr.ecr.*.amazonaws.com", "ecr", ""),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team", "ecr", ""),
+        ("public.ecr.aws", "ecr", ""),
+        ("*.dkr.ecr.cn-north-1.amazonaws.com.cn", "ecr", ""),
+        ("localhost", "static", 'username = "u"\npassword = "p"\n'),
+        ("registry.example.com:5000/team", "static", 'username = "u"\npassword = "p"\n'),
+        (
+            "ecr.internal.example.com",
+            "ecr",
+            'registry_id = "123456789012"\nregion = "eu-west-1"\n',
+        ),
+        ("quay.io", "docker-config", ""),
+    ],
+)
+def test_keys_that_can_match_are_not_reported(caplog, tmp_path, key, provider, options):
+    text = f'[registries."{key}"]\nprovider = "{provider}"\n{options}'
+    _, messages = key_warnings(caplog, text, tmp_path)
+    assert messages == []
+
+
+class Hookless:
+    name = "hookless"
+
+    def __init__(self, **options):
+        pass
+
+    def get_credentials(self, ref):
+        return None
+
+
+class BrokenHook(Hookless):
+    name = "broken-hook"
+
+    def serves(self, pattern):
+        raise RuntimeError("a plugin's bug")
+
+
+class Refusing(Hookless):
+    name = "refusing"
+
+    def serves(self, pattern):
+        return False
+
+
+@pytest.mark.parametrize(
+    ("plugin", "reported"),
+    [(Hookless, False), (BrokenHook, False), (Refusing, True)],
+)
+def test_third_party_providers_with_and_without_the_hook(caplog, tmp_path, plugin, reported):
+    text = f'[registries."quay.io"]\nprovider = "tests.test_config:{plugin.__name__}"\n'
+    resolver, messages = key_warnings(caplog, text, tmp_path)
+    assert len(resolver.entries) == 1  # the entry loads either way
+    assert bool(messages) is reported
+
+
+def test_key_problems_is_a_pure_check():
+    config = parse_config(
+        {
+            "registries": {
+                "*": {"provider": "static", "username": "u", "password": "p"},
+                "docker.io": {"provider": "ecr"},
+                "r.example": {"provider": "static", "username": "u", "password": "p"},
+            }
+        }
+    )
+    routes = [entry for entry in config.resolver().entries if isinstance(entry, Route)]
+    found = {problem.key: problem for route in routes for problem in key_problems(route)}
+    assert set(found) == {"*", "docker.io"}
+    assert found["*"].impossible is False  # it matches localhost
+    assert found["docker.io"].impossible is True
+    assert found["docker.io"].provider == "ecr"

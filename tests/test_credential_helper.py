@@ -154,7 +154,7 @@ def test_executable_configuration_error_never_shows_a_secret(env, tmp_path):
     )
     result = helper("get", b"r.example", env)
     assert result.returncode == 1
-    assert b"does not accept these options" in result.stdout
+    assert b"has no option 'colour'" in result.stdout
     assert SECRET.encode() not in result.stdout + result.stderr
     assert b"Traceback" not in result.stdout + result.stderr
 

@@ -413,7 +413,7 @@ def test_unreadable_secret_files_are_configuration_errors(target, secret_files):
 )
 def test_options_of_the_wrong_type_are_configuration_errors(provider, options):
     config = parse_config({"registries": {"r.example": {"provider": provider, **options}}})
-    with pytest.raises(ConfigurationError, match="does not accept these options") as caught:
+    with pytest.raises(ConfigurationError, match="rejected its options") as caught:
         config.resolver()
     check_error(caught.value)
 

@@ -113,3 +113,69 @@ def test_a_star_covers_exactly_one_label(host, index, path):
     globbed = ".".join("*" if i == index else p for i, p in enumerate(parts))
     assert image_matches(globbed, f"{host}/{path}")
     assert not image_matches(globbed, f"x.{host}/{path}")
+
+
+# -- keys that match (almost) nothing, and patterns that share a registry ----------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("*", "matches only the registry localhost"),
+        ("local*", "matches only the registry localhost"),
+        ("myregistry", "can never match: a name without a dot or a port"),
+        ("reg*", "can never match: a glob covers exactly one label"),
+        ("localhost", None),
+        ("localhost:5000", None),
+        ("*:5000", None),
+        ("*.example.com", None),
+        ("docker.io", None),
+        ("[::1]", None),
+    ],
+)
+def test_reach_problem(pattern, expected):
+    problem = RegistryPattern.parse(pattern).reach_problem()
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert expected in problem
+
+
+def test_the_star_key_explains_labels_and_ports():
+    problem = RegistryPattern.parse("*").reach_problem()
+    assert problem is not None
+    assert "the port must match exactly" in problem
+    assert "[[providers]]" in problem
+    # What the message says is so: "*" matches localhost and none of the others.
+    assert image_matches("*", "localhost/app")
+    for image in ("ubuntu", "registry.example.com/app", "localhost:5000/app"):
+        assert not image_matches("*", image)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "expected"),
+    [
+        ("docker.io", "docker.io", True),
+        ("docker.io", "index.docker.io/team", True),
+        ("docker.io", "quay.io", False),
+        ("*.io", "docker.io", True),
+        ("docker.io", "*.io", True),
+        ("*.io", "*.com", None),
+        ("*.example.com", "registry.example.com:5000", False),
+        ("registry.example.com:5000", "registry.example.com:5000/team", True),
+        ("registry.example.com", "registry.example.com:5000", False),
+        ("a.example.com", "*.*.example.com", False),
+    ],
+)
+def test_overlaps(one, other, expected):
+    first, second = RegistryPattern.parse(one), RegistryPattern.parse(other)
+    assert first.overlaps(second) is expected
+    assert second.overlaps(first) is expected
+
+
+def test_registry_is_the_host_and_port_without_the_path():
+    assert RegistryPattern.parse("https://Registry.Example.com:5000/team/").registry == (
+        "registry.example.com:5000"
+    )
+    assert RegistryPattern.parse("index.docker.io").registry == "docker.io"

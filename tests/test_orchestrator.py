@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import subprocess
@@ -920,6 +921,54 @@ def test_no_engine_is_docker_unavailable(monkeypatch):
     with pytest.raises(DockerUnavailableError, match="no container engine") as info:
         ContainerOrchestrator().pull(f"{APP}:1.0")
     assert isinstance(info.value.__cause__, docker.errors.DockerException)
+
+
+# docker-py drops its socket unclosed when from_env() fails; it is collected here, in the test.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_no_engine_names_the_socket_from_docker_host(monkeypatch, tmp_path):
+    socket = tmp_path / "nothing-listens.sock"
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{socket}")
+    with pytest.raises(DockerUnavailableError) as info:
+        ContainerOrchestrator(engine_timeout=2).pull(f"{APP}:1.0")
+    message = str(info.value)
+    assert f"no container engine answered at unix://{socket} (from DOCKER_HOST): " in message
+    assert isinstance(info.value.__cause__, docker.errors.DockerException)
+    del info
+    gc.collect()
+
+
+def test_no_engine_names_the_default_socket(monkeypatch):
+    def from_env(**kwargs):
+        raise docker.errors.DockerException("Error while fetching server API version")
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(docker, "from_env", from_env)
+    with pytest.raises(DockerUnavailableError) as info:
+        ContainerOrchestrator().pull(f"{APP}:1.0")
+    assert str(info.value).startswith(
+        "no container engine answered at unix:///var/run/docker.sock "
+        "(the default: DOCKER_HOST is not set): "
+    )
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "shown"),
+    [
+        ("tcp://127.0.0.1:2375", "tcp://127.0.0.1:2375"),
+        ("ssh://deploy@edge.example.com", "ssh://deploy@edge.example.com"),
+        ("ssh://deploy:hunter2@edge.example.com:22/x", "ssh://deploy:***@edge.example.com:22/x"),
+    ],
+)
+def test_the_engine_address_never_shows_a_password(monkeypatch, docker_host, shown):
+    def from_env(**kwargs):
+        raise docker.errors.DockerException("refused")
+
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    monkeypatch.setattr(docker, "from_env", from_env)
+    with pytest.raises(DockerUnavailableError) as info:
+        ContainerOrchestrator().pull(f"{APP}:1.0")
+    assert f"answered at {shown} (from DOCKER_HOST): refused" in str(info.value)
+    assert "hunter2" not in str(info.value)
 
 
 def test_close_closes_only_a_client_it_created(monkeypatch):

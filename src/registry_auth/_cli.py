@@ -11,6 +11,9 @@ Commands::
     registry-auth diagnose               configuration, providers, keyring, AWS, engine, cache
     registry-auth kubelet-plugin         the kubelet's credential-provider exec protocol
 
+The global options ``--config PATH``, ``--json`` and ``--debug`` may come before or after the
+command (``registry-auth --json resolve IMAGE`` and ``registry-auth resolve IMAGE --json``).
+
 Passwords are read from stdin (``--password-stdin``) or asked for on a terminal, never taken
 from the command line. ``--json`` gives machine-readable output on parse, resolve, pull,
 providers and diagnose; with ``--json``, an error is also written to stdout as
@@ -684,8 +687,42 @@ def _add_image_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--config``, ``--json`` and ``--debug``, accepted before and after the command.
+
+    The main parser holds the defaults. Each command's parser has the same options with
+    ``argparse.SUPPRESS`` as default, so that an option not given after the command does not
+    reset one given before it.
+    """
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument(
+        "--config",
+        default=default(None),
+        metavar="PATH",
+        help="configuration file (default: the search order)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="machine-readable output (and errors as a JSON object on stdout)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="debug logging and tracebacks",
+    )
+
+
+def _command_parser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A command's parser, with the global options."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, **kwargs)
+    _add_global_options(parser, defaults=False)
+    return parser
 
 
 def _add_pull_parser(sub: Any) -> None:
@@ -697,7 +734,8 @@ def _add_pull_parser(sub: Any) -> None:
     )
     from registry_auth._progress import PROGRESS_MODES  # noqa: PLC0415
 
-    parser = sub.add_parser(
+    parser = _command_parser(
+        sub,
         "pull",
         help="pull an image into the container engine (DOCKER_HOST), with progress",
         description=(
@@ -758,12 +796,12 @@ def _add_pull_parser(sub: Any) -> None:
         const="quiet",
         help="no progress display (same as --progress quiet)",
     )
-    _add_json(parser)
     parser.set_defaults(func=_cmd_pull)
 
 
 def _add_login_parsers(sub: Any) -> None:
-    login = sub.add_parser(
+    login = _command_parser(
+        sub,
         "login",
         help="store credentials for a registry in the keyring or the config file",
         description=(
@@ -808,7 +846,8 @@ def _add_login_parsers(sub: Any) -> None:
     )
     login.set_defaults(func=_cmd_login)
 
-    logout = sub.add_parser(
+    logout = _command_parser(
+        sub,
         "logout",
         help="remove the credentials login stored for a registry",
         description=(
@@ -829,18 +868,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--version", action=_VersionAction)
-    parser.add_argument("--config", help="configuration file (default: the search order)")
-    parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    _add_global_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p_parse = sub.add_parser("parse", help="show how an image reference is read")
+    p_parse = _command_parser(sub, "parse", help="show how an image reference is read")
     _add_image_arguments(p_parse)
-    _add_json(p_parse)
     p_parse.set_defaults(func=_cmd_parse)
 
-    p_resolve = sub.add_parser("resolve", help="show which provider answers for an image")
+    p_resolve = _command_parser(sub, "resolve", help="show which provider answers for an image")
     _add_image_arguments(p_resolve)
-    _add_json(p_resolve)
     p_resolve.add_argument(
         "--show-secret", action="store_true", help="print the password instead of masking it"
     )
@@ -849,11 +885,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pull_parser(sub)
     _add_login_parsers(sub)
 
-    p_providers = sub.add_parser("providers", help="list installed credential providers")
-    _add_json(p_providers)
+    p_providers = _command_parser(sub, "providers", help="list installed credential providers")
     p_providers.set_defaults(func=_cmd_providers)
 
-    p_diagnose = sub.add_parser(
+    p_diagnose = _command_parser(
+        sub,
         "diagnose",
         help="check the configuration, providers, keyring, AWS credentials, engine and cache",
         description=(
@@ -862,7 +898,6 @@ def build_parser() -> argparse.ArgumentParser:
             "engine cannot be reached. Never shows a secret."
         ),
     )
-    _add_json(p_diagnose)
     p_diagnose.add_argument(
         "--no-engine", action="store_true", help="do not contact the container engine"
     )
@@ -875,7 +910,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_diagnose.set_defaults(func=_cmd_diagnose)
 
-    p_kubelet = sub.add_parser(
+    p_kubelet = _command_parser(
+        sub,
         "kubelet-plugin",
         help="answer a kubelet CredentialProviderRequest on stdin (exec plugin protocol v1)",
     )

@@ -49,6 +49,7 @@ from registry_auth._credentials import Secret
 from registry_auth._discovery import load_provider
 from registry_auth._errors import ConfigurationError, ProviderLoadError
 from registry_auth._locations import cache_dir, config_candidates
+from registry_auth._provider import provider_serves
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import RegistryPattern
 
@@ -57,10 +58,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Config",
+    "KeyProblem",
     "default_cache_dir",
     "default_entries",
     "find_config_file",
     "forget_cached_tokens",
+    "key_problems",
     "load_config",
     "load_resolver",
     "load_tool_config",
@@ -124,10 +127,83 @@ class Config:
                     provider=entry.provider,
                     registry=entry.pattern.text if entry.pattern else None,
                 ) from exc
-            items.append(
-                Route(pattern=entry.pattern, provider=provider) if entry.pattern else provider
-            )
+            if entry.pattern is not None:
+                route = Route(pattern=entry.pattern, provider=provider)
+                for problem in key_problems(route):
+                    logger.warning(
+                        "%s: %s",
+                        self.path or "configuration",
+                        problem.message,
+                        extra={"registry_auth_key_problem": True},
+                    )
+                items.append(route)
+            else:
+                items.append(provider)
         return CredentialResolver(items)
+
+
+@attrs.frozen(kw_only=True)
+class KeyProblem:
+    """A ``[registries]`` key that can never give credentials, or hardly ever.
+
+    Attributes:
+        key: the key as written.
+        provider: the name of the entry's provider.
+        message: what is wrong and how to fix it, starting with the entry's place.
+        impossible: whether the entry can never match (``registry-auth diagnose`` reports it
+            as an error); otherwise it matches almost nothing (a warning).
+    """
+
+    key: str
+    provider: str
+    message: str
+    impossible: bool
+
+
+# What the built-in providers serve, for the message when a key is outside it.
+_SERVED_HOSTS: Final = {
+    "ecr": (
+        "it answers for ECR hosts (<account>.dkr.ecr.<region>.amazonaws.com and the other "
+        "partitions' names) and public.ecr.aws; for a registry reached under another name, "
+        "give registry_id and region in this entry"
+    ),
+    "dockerhub": "it answers for docker.io only; use the static provider for other registries",
+}
+
+
+def key_problems(route: Route) -> tuple[KeyProblem, ...]:
+    """What makes a route's key match no registry its provider serves (see :class:`KeyProblem`).
+
+    Two checks, both without I/O: the key's own shape (``"*"`` matches only ``localhost``), and
+    the provider's optional ``serves(pattern)`` hook (``provider = "ecr"`` on ``docker.io``).
+    """
+    pattern, name = route.pattern, route.provider.name
+    where = f"registries.{pattern.text!r}"
+    problems = []
+    reach = pattern.reach_problem()
+    if reach is not None:
+        problems.append(
+            KeyProblem(
+                key=pattern.text,
+                provider=name,
+                message=f"{where}: {reach}",
+                impossible=not pattern.matches_registry("localhost"),
+            )
+        )
+    elif provider_serves(route.provider, pattern) is False:
+        served = _SERVED_HOSTS.get(name)
+        problems.append(
+            KeyProblem(
+                key=pattern.text,
+                provider=name,
+                message=(
+                    f"{where}: provider {name!r} serves no registry matching {pattern.text!r}, "
+                    f"so this entry never gives credentials" + (f": {served}" if served else "")
+                ),
+                impossible=True,
+            )
+        )
+    return tuple(problems)
 
 
 def _fail(path: Path | None, message: str, **context: str | None) -> ConfigurationError:
@@ -245,7 +321,10 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         except ConfigurationError as exc:
             raise _fail(path, f"{where}: {exc.message}", registry=key) from None
         options = _options(raw, path=path, where=where, inline=inline)
-        if raw["provider"] == "static":
+        if raw["provider"] == "static" or (
+            # ECR reached under another name: the key is the name it answers for.
+            raw["provider"] == "ecr" and {"registry_id", "region"} & set(options)
+        ):
             options.setdefault("registry", key)
         entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
     providers = data.get("providers", [])

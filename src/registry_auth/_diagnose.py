@@ -28,6 +28,7 @@ from registry_auth._config import (
     config_search_path,
     default_cache_dir,
     default_entries,
+    key_problems,
     load_resolver,
 )
 from registry_auth._discovery import available_providers
@@ -130,6 +131,8 @@ class _CapturedWarnings(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "registry_auth_key_problem", False):
+            return  # listed under "routes", beside the entry it is about
         self.messages.append(record.getMessage())
 
 
@@ -254,7 +257,12 @@ def _routes_section(resolver: CredentialResolver | None, out: _Collector) -> lis
     for entry in resolver.entries:
         if isinstance(entry, Route):
             routes.append({"pattern": entry.pattern.text, "provider": entry.provider.name})
-            out.add("routes", Level.OK, f"{entry.pattern.text} -> {entry.provider.name}")
+            problems = key_problems(entry)
+            if not problems:
+                out.add("routes", Level.OK, f"{entry.pattern.text} -> {entry.provider.name}")
+            for problem in problems:
+                level = Level.ERROR if problem.impossible else Level.WARNING
+                out.add("routes", level, f"{problem.message} (provider {entry.provider.name})")
         else:
             routes.append({"pattern": None, "provider": entry.name})
             out.add("routes", Level.OK, f"(any registry) -> {entry.name}")

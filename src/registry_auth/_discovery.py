@@ -19,7 +19,7 @@ import importlib
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -114,10 +114,9 @@ def _build(
 ) -> CredentialProvider:
     try:
         provider = factory(**options)
-    except (TypeError, AttributeError) as exc:  # an option of the wrong type
+    except (TypeError, AttributeError) as exc:  # an unknown option, or one of the wrong type
         raise ProviderLoadError(
-            f"provider {name!r} does not accept these options ({sorted(options)}): "
-            f"{_describe_type_error(exc)}",
+            f"provider {name!r} {_option_problem(factory, options, exc)}",
             provider=name,
             distribution=distribution,
         ) from exc
@@ -129,6 +128,44 @@ def _build(
             distribution=distribution,
         )
     return provider
+
+
+def _option_problem(
+    factory: Callable[..., Any], options: Mapping[str, Any], exc: TypeError | AttributeError
+) -> str:
+    """What is wrong with ``options`` for ``factory``, read from its signature if it has one.
+
+    Called only after the factory refused its options, so the happy path never inspects.
+    """
+    import inspect  # noqa: PLC0415 - only when a provider refused its options
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: say what the factory said
+        parameters = None
+    if parameters is not None and not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        accepted = sorted(p.name for p in parameters if p.kind in named)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            return "has no option " + ", ".join(_with_suggestion(key, accepted) for key in unknown)
+        missing = [
+            p.name
+            for p in parameters
+            if p.kind in named and p.default is p.empty and p.name not in options
+        ]
+        if missing:
+            noun = "option" if len(missing) == 1 else "options"
+            return f"needs the {noun} {', '.join(map(repr, missing))}"
+    return f"rejected its options: {_describe_type_error(exc)}"
+
+
+def _with_suggestion(key: str, accepted: Iterable[str]) -> str:
+    """``'pasword' (did you mean 'password'?)``, or the key alone when nothing is close."""
+    import difflib  # noqa: PLC0415 - only when a provider refused its options
+
+    close = difflib.get_close_matches(key, list(accepted), n=1)
+    return f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key)
 
 
 def _describe_type_error(exc: TypeError | AttributeError) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import os
 import queue
 import random
 import threading
@@ -96,6 +97,8 @@ EXPLICIT_PROVIDER: Final = "explicit"
 
 _DEFAULT_MAX_RETRY_DELAY: Final = 300.0
 _DEFAULT_ENGINE_TIMEOUT: Final = 60.0
+_DEFAULT_DOCKER_HOST: Final = "unix:///var/run/docker.sock"
+"""Where docker-py (``docker.from_env()``) looks for the engine when DOCKER_HOST is not set."""
 _DIGEST_PREFIX: Final = "Digest: "
 # Manifest-list entries that are not images (build attestations) report this platform.
 _NOT_A_PLATFORM: Final = "unknown/unknown"
@@ -1103,6 +1106,24 @@ class ContainerOrchestrator:
         )
 
 
+def _engine_address(environ: Mapping[str, str] | None = None) -> str:
+    """Where ``docker.from_env()`` looks for the engine, as a user would set it.
+
+    ``DOCKER_HOST`` (without a password a URL might carry), else docker-py's default socket.
+    """
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST", "").strip()
+    if not host:
+        return f"{_DEFAULT_DOCKER_HOST} (the default: DOCKER_HOST is not set)"
+    scheme, sep, rest = host.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return f"{host} (from DOCKER_HOST)"
+    userinfo, _, hostport = authority.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    masked = f"{user}:***" if colon else user
+    return f"{scheme}://{masked}@{hostport}{slash}{path} (from DOCKER_HOST)"
+
+
 def _connect(timeout: float) -> DockerClientLike:
     """A docker client from the environment (DOCKER_HOST and friends)."""
     try:
@@ -1112,5 +1133,7 @@ def _connect(timeout: float) -> DockerClientLike:
     try:
         client: DockerClientLike = docker.from_env(timeout=math.ceil(timeout))
     except docker.errors.DockerException as exc:
-        raise DockerUnavailableError(f"no container engine answered: {exc}") from exc
+        raise DockerUnavailableError(
+            f"no container engine answered at {_engine_address()}: {exc}"
+        ) from exc
     return client

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from registry_auth._credentials import Credentials
     from registry_auth._reference import ImageReference
+    from registry_auth.matching import RegistryPattern
 
-__all__ = ["CredentialProvider", "InvalidatingProvider"]
+__all__ = ["CredentialProvider", "InvalidatingProvider", "provider_serves"]
 
 
 @runtime_checkable
@@ -26,6 +27,16 @@ class CredentialProvider(Protocol):
     - never show a secret in its repr, its log lines or its exceptions.
 
     Providers whose credentials can go stale also implement :class:`InvalidatingProvider`.
+
+    A provider may also implement an optional method, not part of this protocol (a plugin
+    without it keeps working)::
+
+        def serves(self, pattern: RegistryPattern) -> bool | None: ...
+
+    It says whether any registry under ``pattern`` (a configuration key) is one the provider
+    can answer for: False lets the configuration report an entry that can never give
+    credentials (``provider = "ecr"`` on ``docker.io``), None means it cannot tell. See
+    :func:`provider_serves`.
     """
 
     @property
@@ -45,3 +56,19 @@ class InvalidatingProvider(CredentialProvider, Protocol):
     def invalidate(self, ref: ImageReference) -> None:
         """Forget cached credentials for ``ref``: the registry rejected them."""
         ...
+
+
+def provider_serves(provider: object, pattern: RegistryPattern) -> bool | None:
+    """What ``provider.serves(pattern)`` says, or None for a provider without that method.
+
+    An answer other than True, False or None, or an exception from the method, counts as
+    "cannot tell": a plugin's mistake here never stops a configuration from loading.
+    """
+    serves = getattr(provider, "serves", None)
+    if not callable(serves):
+        return None
+    try:
+        answer = serves(pattern)
+    except Exception:  # noqa: BLE001 - an optional hint; its failure is no reason to fail
+        return None
+    return answer if isinstance(answer, bool) else None

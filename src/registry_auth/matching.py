@@ -93,6 +93,56 @@ class RegistryPattern:
         )
 
     @property
+    def registry(self) -> str:
+        """The ``host[:port]`` part of the pattern, as matched (globs kept, lowercased)."""
+        host = ".".join(self.labels)
+        return host if self.port is None else f"{host}:{self.port}"
+
+    def overlaps(self, other: RegistryPattern) -> bool | None:
+        """Whether some registry ``host[:port]`` matches both patterns; paths are ignored.
+
+        Exact when either pattern names its host without globs; None when both use globs
+        and the labels do not settle it.
+        """
+        if self.port != other.port or len(self.labels) != len(other.labels):
+            return False
+        if not other.globs:
+            return self.matches_registry(other.registry)
+        if not self.globs:
+            return other.matches_registry(self.registry)
+        return None
+
+    def reach_problem(self) -> str | None:
+        """Why this pattern matches no registry, or only ``localhost``; None when it is fine.
+
+        A registry is named by a host with a dot, a port, or ``localhost``: a name without
+        either is read as a Docker Hub namespace (``team/app`` is ``docker.io/team/app``). So a
+        one-label host pattern without a port can match ``localhost`` at most; ``"*"`` is the
+        usual case, written in the hope of matching every registry.
+        """
+        if self.port is not None or len(self.labels) != 1 or self.labels[0].startswith("["):
+            return None
+        if self.labels[0] == "localhost":
+            return None
+        if _is_literal(self.labels[0]):
+            return (
+                f"{self.text!r} can never match: a name without a dot or a port is read as a "
+                f"Docker Hub namespace ({self.labels[0]}/app is docker.io/{self.labels[0]}/app), "
+                "never as a registry; write the registry's full host name, and its port if it "
+                "has one"
+            )
+        explanation = (
+            "a glob covers exactly one label of a host name, and the port must match exactly "
+            "(no port matches no port only), so it matches no registry such as docker.io, "
+            "registry.example.com or localhost:5000. For a provider asked about every "
+            "registry, use a [[providers]] entry; for registries with a port, write the port "
+            "(*.example.com:5000)"
+        )
+        if self.matches_registry("localhost"):
+            return f"{self.text!r} matches only the registry localhost: {explanation}"
+        return f"{self.text!r} can never match: {explanation}"
+
+    @property
     def globs(self) -> int:
         """How many host labels are globs rather than literal names."""
         return sum(1 for label in self.labels if not _is_literal(label))

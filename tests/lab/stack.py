@@ -80,6 +80,7 @@ from tests.lab._token_server import TokenRequest, TokenServer
 __all__ = [
     "DEFAULT_USERS",
     "ECR_ACCOUNT",
+    "ECR_ALIAS",
     "ECR_REGION",
     "Address",
     "AuthScheme",
@@ -102,6 +103,8 @@ __all__ = [
 
 ECR_ACCOUNT = "123456789012"
 ECR_REGION = "us-east-1"
+ECR_ALIAS = "ecr.internal.example.com"
+"""A second name of the local ECR registry, as a VPC endpoint or private DNS alias gives one."""
 
 DEFAULT_USERS: Mapping[str, Mapping[str, str]] = {
     "private": {"alice": "alice-password"},
@@ -488,7 +491,7 @@ class LocalStack:
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
         hosts = {
             _HUB.ip: [_HUB_HOST, "index.docker.io"],
-            _ECR.ip: [self._ecr_host],
+            _ECR.ip: [self._ecr_host, ECR_ALIAS],
             _HUB_AUTH.ip: ["auth.docker.io"],
         }
         lab = Lab.create(namespace=namespace, directory=workdir, hosts=hosts)

@@ -1,6 +1,7 @@
 import pytest
 
 from registry_auth import ConfigurationError, DockerHubProvider, ImageReference
+from registry_auth.matching import RegistryPattern
 
 TOKEN = "dckr_pat_canary_51aa"
 
@@ -55,3 +56,21 @@ def test_repr_masks_the_token():
 def test_empty_username_rejected():
     with pytest.raises(ConfigurationError):
         DockerHubProvider(username="", password="x")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("docker.io", True),
+        ("index.docker.io", True),
+        ("https://index.docker.io/v1/", True),
+        ("docker.io/team", True),
+        ("*.io", True),
+        ("quay.io", False),
+        ("docker.io:443", False),
+        ("registry.example.com", False),
+    ],
+)
+def test_serves_docker_hub_only(pattern, expected):
+    provider = DockerHubProvider(username="hubuser", password=TOKEN)
+    assert provider.serves(RegistryPattern.parse(pattern)) is expected

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from registry_auth import (
     ConfigurationError,
     CredentialProvider,
+    CredentialResolver,
     ImageReference,
     InvalidatingProvider,
     ProviderError,
@@ -29,6 +30,7 @@ from registry_auth import (
     TokenFetchError,
 )
 from registry_auth._cache import TokenCache
+from registry_auth.matching import RegistryPattern
 from registry_auth.providers.ecr import EcrHost, EcrProvider, EcrSettings, parse_ecr_host
 
 
@@ -1135,3 +1137,238 @@ def test_without_boto3_the_error_names_the_extra(aws_env, clock, monkeypatch):
     client = FakeClient(body=_fake_token(ACCOUNT, "us-east-1", CANARY))
     factory = factory_for({("ecr", "us-east-1", False): client})
     assert EcrProvider(client_factory=factory, clock=clock).get_credentials(ref(f"{HOST}/a"))
+
+
+# --- what an AWS failure says: where credentials were looked for, which endpoint failed -------
+
+
+def test_no_credentials_says_where_they_were_looked_for(no_aws_env, clock, tmp_path):
+    provider = EcrProvider(endpoint_url="http://127.0.0.1:9", max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    message = str(info.value)
+    assert message.startswith(
+        f"could not get an ECR token for {CROSS_HOST}: NoCredentialsError: no AWS credentials "
+        "found (profile 'default'; looked in environment variables AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, "
+    )
+    assert f"the shared credentials file {tmp_path / 'no-aws-credentials'}" in message
+    assert f"the config file {tmp_path / 'no-aws-config'}" in message
+    assert "container credentials" in message
+    assert "the instance metadata service (switched off by AWS_EC2_METADATA_DISABLED)" in message
+
+
+def test_a_named_profile_without_credentials_is_named(no_aws_env, clock, tmp_path):
+    config = tmp_path / "no-aws-config"
+    config.write_text("[profile empty]\nregion = eu-west-1\n")
+    provider = EcrProvider(
+        profile="empty", endpoint_url="http://127.0.0.1:9", max_attempts=1, clock=clock
+    )
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{HOST}/team/app"))
+    message = str(info.value)
+    assert "NoCredentialsError: no AWS credentials found (profile 'empty'; looked in " in message
+    # A named profile is not read from the environment variables: the message does not say so.
+    assert "AWS_ACCESS_KEY_ID" not in message
+
+
+def test_an_unknown_profile_names_the_files(no_aws_env, clock, tmp_path):
+    provider = EcrProvider(profile="nosuch", max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{HOST}/team/app"))
+    message = str(info.value)
+    assert "ProfileNotFound: the AWS profile 'nosuch' is not in " in message
+    assert str(tmp_path / "no-aws-config") in message
+
+
+def test_an_unreachable_endpoint_is_named_with_its_region(aws_env, clock, start_moto_server):
+    server = start_moto_server()
+    url = server.endpoint_url
+    server.stop()  # nothing listens there any more
+    provider = EcrProvider(endpoint_url=url, max_attempts=1, timeout=2, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value) == (
+        f"could not get an ECR token for {CROSS_HOST}: EndpointConnectionError: could not "
+        f"reach {url}/ (ecr in region eu-west-1)"
+    )
+    assert isinstance(info.value.__cause__, EndpointConnectionError)
+
+
+def test_an_aws_refusal_names_the_code_and_the_endpoint(aws_env, clock, moto_server):
+    # moto's server does not implement ECR Public: it answers HTTP 500, as a failing AWS would.
+    provider = EcrProvider(endpoint_url=moto_server.endpoint_url, max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref("public.ecr.aws/team/app"))
+    assert str(info.value) == (
+        "could not get an ECR token for public.ecr.aws: ClientError 500 from "
+        f"{moto_server.endpoint_url} (ecr-public in region us-east-1)"
+    )
+    assert "Internal Server Error" not in str(info.value)  # AWS's text is never quoted
+    assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_the_default_endpoint_is_named_when_aws_refuses(aws_env, clock):
+    session = boto3.Session()
+    aws = FakeAws(session)
+    aws.answer = lambda _url, _params: (400, {"__type": "AccessDeniedException"})
+    provider = EcrProvider(session=session, max_attempts=1, clock=clock)
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value).endswith(
+        "ClientError AccessDeniedException from https://api.ecr.eu-west-1.amazonaws.com "
+        "(ecr in region eu-west-1)"
+    )
+
+
+def test_a_client_factory_failure_names_the_service_and_region(clock):
+    def failing(**_params):
+        raise RuntimeError("factory-client-down")
+
+    client = FakeClient(respond=failing)
+    provider = EcrProvider(
+        client_factory=factory_for({("ecr", "eu-west-1", False): client}), clock=clock
+    )
+    with pytest.raises(TokenFetchError) as info:
+        provider.get_credentials(ref(f"{CROSS_HOST}/team/app"))
+    assert str(info.value) == (
+        f"could not get an ECR token for {CROSS_HOST}: RuntimeError (ecr in eu-west-1)"
+    )
+
+
+# --- a registry reached under another name ----------------------------------------------------
+
+ALIAS = "ecr.internal.example.com"
+
+
+def test_an_alias_gets_its_registrys_token_from_moto(aws_env, clock, moto_server):
+    session = boto3.Session()
+    calls = []
+    session.events.register(
+        "before-parameter-build.ecr.GetAuthorizationToken",
+        lambda params, **_: calls.append(dict(params)),
+    )
+    signatures = []
+    session.events.register(
+        "before-send.ecr.GetAuthorizationToken",
+        lambda request, **_: signatures.append(request.headers["Authorization"]),
+    )
+    provider = EcrProvider(
+        session=session,
+        endpoint_url=moto_server.endpoint_url,
+        registry=ALIAS,
+        registry_id=OTHER_ACCOUNT,
+        region="eu-west-1",
+        clock=clock,
+    )
+    creds = provider.get_credentials(ref(f"{ALIAS}/team/app:1.0"))
+    assert creds is not None
+    assert (creds.username, creds.password) == ("AWS", Secret(f"{OTHER_ACCOUNT}-auth-token"))
+    assert creds.registry == ALIAS
+    assert calls == [{"registryIds": [OTHER_ACCOUNT]}]
+    # Signed for ECR in the registry's region, whatever the name it is reached under.
+    signature = signatures[0]
+    if isinstance(signature, bytes):
+        signature = signature.decode()
+    assert "/eu-west-1/ecr/aws4_request" in signature
+    # Cached under the alias: a second pull asks AWS nothing.
+    assert provider.get_credentials(ref(f"{ALIAS}/other/app")) == creds
+    assert len(calls) == 1
+    # Other hosts are still not answered; ECR hosts by their own names still are.
+    assert provider.get_credentials(ref("ecr.other.example.com/team/app")) is None
+    assert provider.get_credentials(ref(f"{HOST}/team/app")) is not None
+
+
+def test_an_alias_through_the_configuration_file(aws_env, clock, moto_server, tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[registries."{ALIAS}:8443"]\nprovider = "ecr"\nregistry_id = "{OTHER_ACCOUNT}"\n'
+        f'region = "eu-west-1"\nendpoint_url = "{moto_server.endpoint_url}"\n'
+    )
+    resolver = CredentialResolver.from_config(path)
+    creds = resolver.resolve(ref(f"{ALIAS}:8443/team/app"))
+    assert creds is not None
+    assert creds.password == Secret(f"{OTHER_ACCOUNT}-auth-token")
+    assert creds.registry == f"{ALIAS}:8443"
+    assert creds.provider == "ecr"
+    assert resolver.resolve(ref(f"{ALIAS}/team/app")) is None  # the port must match
+
+
+def test_an_alias_ignores_registry_ids_and_is_served_in_code(clock):
+    client = FakeClient(body=_fake_token(OTHER_ACCOUNT, "eu-west-1", CANARY))
+    provider = EcrProvider(
+        client_factory=factory_for({("ecr", "eu-west-1", False): client}),
+        registry_ids=[ACCOUNT],
+        registry=ALIAS,
+        registry_id=OTHER_ACCOUNT,
+        region="eu-west-1",
+        clock=clock,
+    )
+    creds = provider.get_credentials(ref(f"{ALIAS}/team/app"))
+    assert creds is not None
+    assert creds.password.reveal() == CANARY
+    assert client.calls == [{"registryIds": [OTHER_ACCOUNT]}]
+    assert provider.get_credentials(ref(f"{CROSS_HOST}/team/app")) is None  # registry_ids
+    assert f"registry={ALIAS!r}" in repr(provider)
+
+
+def test_an_alias_refuses_a_token_for_another_registry(clock):
+    client = FakeClient(body=_fake_token(ACCOUNT, "eu-west-1", CANARY))
+    provider = EcrProvider(
+        client_factory=factory_for({("ecr", "eu-west-1", False): client}),
+        registry=ALIAS,
+        registry_id=OTHER_ACCOUNT,
+        region="eu-west-1",
+        clock=clock,
+    )
+    with pytest.raises(TokenFetchError, match=f"ECR answered with no token for {ALIAS}"):
+        provider.get_credentials(ref(f"{ALIAS}/team/app"))
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"registry": ALIAS}, "registry given alone"),
+        ({"registry_id": ACCOUNT, "region": "eu-west-1"}, "registry_id and region given alone"),
+        ({"registry": ALIAS, "registry_id": "12", "region": "eu-west-1"}, "12-digit"),
+        ({"registry": ALIAS, "registry_id": ACCOUNT, "region": "Ireland"}, "not an AWS region"),
+        ({"registry": "bad host!", "registry_id": ACCOUNT, "region": "eu-west-1"}, "pattern"),
+    ],
+)
+def test_alias_options_are_checked(aws_env, options, match):
+    with pytest.raises(ConfigurationError, match=match):
+        EcrProvider(**options)
+
+
+# --- which configuration keys the provider could serve ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("*.dkr.ecr.*.amazonaws.com", True),
+        (HOST, True),
+        (f"{HOST}/team", True),
+        ("123456789012.dkr-ecr.us-west-2.on.aws", True),
+        ("*.dkr.ecr-fips.*.amazonaws.com", True),
+        ("*.dkr.ecr.*.amazonaws.com.cn", True),
+        ("*.amazonaws.com.cn", False),
+        ("public.ecr.aws", True),
+        ("docker.io", False),
+        ("quay.io", False),
+        (f"{HOST}:443", False),
+        ("12.dkr.ecr.eu-west-1.amazonaws.com", False),
+        ("*.dkr.ecr.*.amazonaws.com.evil.example", False),
+        (ALIAS, False),
+    ],
+)
+def test_serves(aws_env, pattern, expected):
+    assert EcrProvider().serves(RegistryPattern.parse(pattern)) is expected
+
+
+def test_serves_its_alias_and_not_public_when_switched_off(aws_env):
+    provider = EcrProvider(registry=ALIAS, registry_id=ACCOUNT, region="eu-west-1", public=False)
+    assert provider.serves(RegistryPattern.parse(ALIAS)) is True
+    assert provider.serves(RegistryPattern.parse("*.internal.example.com")) is True
+    assert provider.serves(RegistryPattern.parse("*.example.com")) is False  # 3 labels, not 4
+    assert provider.serves(RegistryPattern.parse("public.ecr.aws")) is False

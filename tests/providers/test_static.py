@@ -7,6 +7,7 @@ from registry_auth import (
     Secret,
     StaticPasswordProvider,
 )
+from registry_auth.matching import RegistryPattern
 
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 TOKEN = "canary-ecr-token-41d0"
@@ -64,3 +65,22 @@ def test_the_manual_ecr_flow_with_a_pasted_token():
 def test_empty_username_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="username is empty"):
         StaticPasswordProvider(registry="r.example", username="", password="x")
+
+
+@pytest.mark.parametrize(
+    ("registry", "pattern", "expected"),
+    [
+        ("localhost:5000", "localhost:5000", True),
+        ("localhost:5000", "localhost:5000/team", True),
+        ("localhost:5000", "localhost", False),
+        ("localhost:5000", "localhost:5001", False),
+        ("", "docker.io", True),
+        ("", "quay.io", False),
+        (ECR, "*.dkr.ecr.*.amazonaws.com", True),
+        ("*.example.com", "registry.example.com", True),
+        ("*.example.com", "*.example.org", None),
+    ],
+)
+def test_serves_what_its_registry_shares_with_the_pattern(registry, pattern, expected):
+    provider = StaticPasswordProvider(registry=registry, username="a", password="b")
+    assert provider.serves(RegistryPattern.parse(pattern)) is expected

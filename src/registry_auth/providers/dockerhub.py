@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from registry_auth._credentials import Credentials, Secret, _to_secret
 from registry_auth._errors import ConfigurationError
 from registry_auth._reference import DOCKER_HUB, ImageReference
+
+if TYPE_CHECKING:
+    from registry_auth.matching import RegistryPattern
 
 __all__ = ["DockerHubProvider"]
 
@@ -45,6 +50,10 @@ class DockerHubProvider:
                 registry=DOCKER_HUB,
                 provider=self.name,
             )
+
+    def serves(self, pattern: RegistryPattern) -> bool:
+        """Whether ``pattern`` covers Docker Hub (``docker.io``), the one registry it serves."""
+        return pattern.matches_registry(DOCKER_HUB)
 
     def get_credentials(self, ref: ImageReference) -> Credentials | None:
         """The configured credentials, if ``ref`` lives on Docker Hub (in an allowed namespace)."""

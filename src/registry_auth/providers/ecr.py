@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import fnmatch
 import functools
 import importlib.util
 import logging
@@ -309,6 +310,104 @@ def _host_pattern(text: str) -> RegistryPattern:
     return pattern
 
 
+# --- registries under other names, and which patterns could be ECR ---------------------------
+
+_REGION_RE: Final = re.compile(r"[a-z]{2,}(?:-[a-z]+)+-[0-9]+", re.ASCII)
+
+
+@attrs.frozen(kw_only=True)
+class _Alias:
+    """A private registry reached under a name of its own (a VPC endpoint, a DNS alias)."""
+
+    pattern: RegistryPattern
+    registry_id: str
+    region: str
+
+
+def _alias(registry: str | None, registry_id: str | None, region: str | None) -> _Alias | None:
+    if registry is None and registry_id is None and region is None:
+        return None
+    if registry is None or registry_id is None or region is None:
+        given = [
+            name
+            for name, value in (
+                ("registry", registry),
+                ("registry_id", registry_id),
+                ("region", region),
+            )
+            if value is not None
+        ]
+        raise ConfigurationError(
+            f"ecr: {' and '.join(given)} given alone: a registry reached under another name "
+            "needs registry (the host), registry_id and region together",
+            provider=_PROVIDER_NAME,
+        )
+    # The values may come from a configuration file: check their types as well.
+    if not _fullmatch(_ACCOUNT_RE, registry_id):
+        raise ConfigurationError(
+            f"ecr: registry_id must be a 12-digit account id, not {registry_id!r}",
+            provider=_PROVIDER_NAME,
+        )
+    if not _fullmatch(_REGION_RE, region):
+        raise ConfigurationError(
+            f"ecr: region {region!r} is not an AWS region name (such as eu-west-1)",
+            provider=_PROVIDER_NAME,
+        )
+    if not _fullmatch(_ANY_RE, registry):
+        raise ConfigurationError(
+            f"ecr: registry must be a host name, not {type(registry).__name__}",
+            provider=_PROVIDER_NAME,
+        )
+    # A path (a config key such as "ecr.internal.example.com/team") is the route's business:
+    # the alias is the host.
+    return _Alias(pattern=RegistryPattern.parse(registry), registry_id=registry_id, region=region)
+
+
+def _fullmatch(pattern: re.Pattern[str], value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+_ANY_RE: Final = re.compile(r".+", re.DOTALL)
+
+
+def _ecr_templates() -> tuple[tuple[str, ...], ...]:
+    """The label shapes of ECR hosts; ``{id}`` and ``{region}`` stand for variable labels."""
+    ipv4_kinds = (("dkr", "ecr"), ("dkr", "ecr-fips"))
+    dual_kinds = (("dkr-ecr",), ("dkr-ecr-fips",))
+    return tuple(
+        ("{id}", *kind, "{region}", *suffix.split("."))
+        for _prefix, ipv4, dual in _PARTITION_SUFFIXES
+        for suffixes, kinds in ((ipv4, ipv4_kinds), (dual, dual_kinds))
+        for suffix in sorted(suffixes)
+        for kind in kinds
+    )
+
+
+_ECR_TEMPLATES: Final = _ecr_templates()
+_VARIABLE_LABELS: Final = {"{id}": _ACCOUNT_RE, "{region}": _REGION_RE}
+
+
+def _label_fits(glob: str, template: str) -> bool:
+    variable = _VARIABLE_LABELS.get(template)
+    if variable is None:
+        return fnmatch.fnmatchcase(template, glob)
+    return any(ch in glob for ch in "*?[") or variable.fullmatch(glob) is not None
+
+
+def _could_be_ecr(pattern: RegistryPattern, *, public: bool) -> bool:
+    """Whether ``pattern`` matches some ECR host (judged label by label, globs included)."""
+    if pattern.port is not None:
+        return False  # ECR hosts are never named with a port
+    if public and any(pattern.matches_registry(host) for host in _PUBLIC_HOSTS):
+        return True
+    labels = pattern.labels
+    return any(
+        len(template) == len(labels)
+        and all(_label_fits(glob, label) for glob, label in zip(labels, template, strict=True))
+        for template in _ECR_TEMPLATES
+    )
+
+
 # --- the provider ---------------------------------------------------------------------------
 
 
@@ -358,8 +457,100 @@ def _load_boto3() -> tuple[Any, Any]:
     return boto3, Config
 
 
-def _describe_aws_error(exc: BaseException) -> str:
-    """Name an AWS failure by class (and error code), never quoting its message."""
+# botocore's exceptions for "no credentials anywhere" and "a profile that is not there".
+_CREDENTIAL_ERRORS: Final = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+_PROFILE_ERRORS: Final = frozenset({"ProfileNotFound"})
+# botocore's exceptions that carry the URL they could not reach as ``kwargs["endpoint_url"]``.
+_ENDPOINT_ERRORS: Final = frozenset(
+    {
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "SSLError",
+        "ProxyConnectionError",
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class _AwsCall:
+    """Where an AWS call went and how it was signed: what an error message should say."""
+
+    service: str
+    region: str
+    endpoint_url: str | None
+    profile: str | None
+    factory: bool
+
+
+def _without_userinfo(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def _credential_chain(profile: str | None, environ: Mapping[str, str]) -> str:
+    """Where botocore's default credential chain looks, in its order, as set up here."""
+    credentials_file = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    config_file = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    named = profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE")
+    # botocore skips the environment variables when a profile is named in code (here, by the
+    # provider's options), and not when it comes from AWS_PROFILE.
+    if profile is None:
+        places = [
+            "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN)",
+        ]
+    else:
+        places = []
+    places += [
+        "the profile's role_arn, web identity, SSO and credential_process settings",
+        f"the shared credentials file {credentials_file}",
+        f"the config file {config_file}",
+        "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)",
+    ]
+    metadata_off = environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true"
+    places.append(
+        "the instance metadata service"
+        + (" (switched off by AWS_EC2_METADATA_DISABLED)" if metadata_off else "")
+    )
+    return f"profile {named or 'default'!r}; looked in " + ", ".join(places)
+
+
+def _describe_aws_error(exc: BaseException, call: _AwsCall | None = None) -> str:
+    """Say what failed and where, naming the AWS failure by class (and error code).
+
+    AWS's own message is never quoted: it may name users, keys or policies.
+    """
+    kind = type(exc).__name__
+    if call is None or call.factory:  # a client factory's own settings are not known here
+        where = f" ({call.service} in {call.region})" if call is not None else ""
+        return _error_name(exc) + where
+    if kind in _CREDENTIAL_ERRORS:
+        return f"{kind}: no AWS credentials found ({_credential_chain(call.profile, os.environ)})"
+    if kind in _PROFILE_ERRORS:
+        return (
+            f"{kind}: the AWS profile {call.profile or os.environ.get('AWS_PROFILE')!r} is not "
+            f"in {os.environ.get('AWS_CONFIG_FILE') or '~/.aws/config'} or "
+            f"{os.environ.get('AWS_SHARED_CREDENTIALS_FILE') or '~/.aws/credentials'}"
+        )
+    details = getattr(exc, "kwargs", None)
+    url = details.get("endpoint_url") if isinstance(details, Mapping) else None
+    if not isinstance(url, str):
+        url = call.endpoint_url
+    asking = f"{call.service} in region {call.region}"
+    if url:
+        asking = f"{_without_userinfo(url)} ({asking})"
+    if kind in _ENDPOINT_ERRORS:
+        return f"{kind}: could not reach {asking}"
+    return f"{_error_name(exc)} from {asking}"
+
+
+def _error_name(exc: BaseException) -> str:
+    """The class of an AWS failure, and the error code AWS answered with, if any."""
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         error = response.get("Error")
@@ -392,6 +583,13 @@ class EcrProvider:
                             "*.dkr.ecr.eu-west-1.amazonaws.com": {"role_arn": "arn:aws:..."}}
 
         registry_ids: if given, answer only for private registries of these accounts.
+        registry: a host (``host[:port]``, globs allowed) under which a private registry is
+            reached by another name than its own: a VPC interface endpoint or a private DNS
+            alias such as ``ecr.internal.example.com``. Give ``registry_id`` and ``region``
+            with it; the provider then answers for that host with the token of registry
+            ``registry_id`` in ``region`` (and still for ECR hosts by their own names).
+        registry_id: the 12-digit account id of the registry behind ``registry``.
+        region: the region of the registry behind ``registry``.
         public: whether to answer for ECR Public (``public.ecr.aws``); True by default.
         session: a boto3 session to use instead of a new one (for registries without a
             profile of their own).
@@ -421,6 +619,9 @@ class EcrProvider:
         external_id: str | None = None,
         registries: Mapping[str, EcrSettings | Mapping[str, Any]] | None = None,
         registry_ids: Iterable[str] | None = None,
+        registry: str | None = None,
+        registry_id: str | None = None,
+        region: str | None = None,
         public: bool = True,
         session: boto3.session.Session | None = None,
         client_factory: ClientFactory | None = None,
@@ -454,6 +655,7 @@ class EcrProvider:
                 )
             ids = frozenset(str(i) for i in given)
         self._registry_ids = ids
+        self._alias = _alias(registry, registry_id, region)
         self._public = public
         if session is not None and client_factory is not None:
             raise ConfigurationError(
@@ -551,20 +753,41 @@ class EcrProvider:
         if target is not None:
             self._cache.invalidate(target[2])
 
+    def serves(self, pattern: RegistryPattern) -> bool | None:
+        """Whether some registry under ``pattern`` is one this provider could answer for.
+
+        False for a pattern that matches no ECR host and not the ``registry`` alias (``docker.io``,
+        ``quay.io``); None when that cannot be told (an alias with globs).
+        """
+        if self._alias is not None:
+            answer = self._alias.pattern.overlaps(pattern)
+            if answer is not False:
+                return answer
+        return _could_be_ecr(pattern, public=self._public)
+
     def _target(self, ref: ImageReference) -> tuple[EcrHost, EcrSettings, CacheKey] | None:
-        host = parse_ecr_host(ref.registry)
+        host = self._alias_host(ref.registry)
         if host is None:
-            return None
-        if host.public:
-            if not self._public:
+            host = parse_ecr_host(ref.registry)
+            if host is None:
                 return None
-        elif self._registry_ids is not None and host.registry_id not in self._registry_ids:
-            return None
+            if host.public:
+                if not self._public:
+                    return None
+            elif self._registry_ids is not None and host.registry_id not in self._registry_ids:
+                return None
         settings = self.settings_for(host.host)
         key = CacheKey(
             provider=_PROVIDER_NAME, registry=host.host, identity=self._identity(settings)
         )
         return host, settings, key
+
+    def _alias_host(self, registry: str) -> EcrHost | None:
+        """The registry behind ``registry`` if it is this provider's alias, else None."""
+        alias = self._alias
+        if alias is None or not alias.pattern.matches_registry(registry):
+            return None
+        return EcrHost(host=registry.lower(), registry_id=alias.registry_id, region=alias.region)
 
     def _identity(self, settings: EcrSettings) -> str:
         """A digest of who signs the token request: profile, access key id, role."""
@@ -610,8 +833,20 @@ class EcrProvider:
             host.host,
             " (FIPS endpoint)" if host.fips else "",
         )
+        call = _AwsCall(
+            service=service,
+            region=host.api_region,
+            endpoint_url=self._endpoint_url,
+            profile=settings.profile,
+            factory=self._client_factory is not None,
+        )
         try:
             client = self._client(service, host, settings)
+            meta = getattr(client, "meta", None)
+            call = attrs.evolve(
+                call,
+                endpoint_url=getattr(meta, "endpoint_url", None) or call.endpoint_url,
+            )
             if host.public:
                 response = client.get_authorization_token()
             else:
@@ -620,7 +855,7 @@ class EcrProvider:
             raise
         except Exception as exc:
             raise TokenFetchError(
-                f"could not get an ECR token for {host.host}: {_describe_aws_error(exc)}",
+                f"could not get an ECR token for {host.host}: {_describe_aws_error(exc, call)}",
                 registry=host.host,
                 provider=_PROVIDER_NAME,
             ) from exc
@@ -746,6 +981,11 @@ class EcrProvider:
             parts.append(f"registries={table!r}")
         if self._registry_ids is not None:
             parts.append(f"registry_ids={sorted(self._registry_ids)!r}")
+        if self._alias is not None:
+            parts.append(
+                f"registry={self._alias.pattern.text!r}, registry_id={self._alias.registry_id!r}, "
+                f"region={self._alias.region!r}"
+            )
         parts.append(f"public={self._public!r}")
         if self._session is not None:
             parts.append("session=<boto3 session>")

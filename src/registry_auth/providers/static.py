@@ -49,6 +49,10 @@ class StaticPasswordProvider:
                 provider=self.name,
             )
 
+    def serves(self, pattern: RegistryPattern) -> bool | None:
+        """Whether ``pattern`` shares a registry with the configured one (None: cannot tell)."""
+        return self.registry.overlaps(pattern)
+
     def get_credentials(self, ref: ImageReference) -> Credentials | None:
         """The configured credentials, if ``ref`` is under the configured registry."""
         if not self.registry.matches(ref):
