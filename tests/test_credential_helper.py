@@ -14,7 +14,12 @@ import pytest
 
 from registry_auth import CredentialResolver, Credentials, StaticPasswordProvider
 from registry_auth._cache import CacheKey, TokenCache
-from registry_auth._credential_helper import NOT_FOUND, run
+from registry_auth._credential_helper import (
+    MISSING_SERVER_URL,
+    MISSING_USERNAME,
+    NOT_FOUND,
+    run,
+)
 
 SECRET = "helper-canary-4410"
 
@@ -78,13 +83,18 @@ def test_identity_tokens_use_the_token_username():
 @pytest.mark.parametrize(
     ("action", "stdin", "message"),
     [
-        ("get", b"", "no server address"),
+        ("get", b"", "no credentials server URL"),
+        ("get", b" \n", "no credentials server URL"),
+        ("erase", b"", "no credentials server URL"),
         ("get", b"not a host!", "invalid server address"),
         ("get", b"https://user:pw@host.example/", "must not hold user information"),
         ("get", b"\xff\xfe", "not UTF-8"),
         ("get", b"x" * (64 * 1024 + 1), "larger than"),
         ("store", b"not json", "JSON object"),
-        ("store", b'{"ServerURL": "r.example"}', "non-empty ServerURL, Username and Secret"),
+        ("store", b'{"ServerURL": "r.example"}', "no credentials username"),
+        ("store", b'{"Username": "u", "Secret": "s"}', "no credentials server URL"),
+        ("store", b'{"ServerURL": "r.example", "Username": "u"}', "non-empty Secret"),
+        ("store", b'{"ServerURL": 1, "Username": "u", "Secret": "s"}', "strings"),
         ("frobnicate", b"", "unknown action"),
     ],
 )
@@ -94,6 +104,42 @@ def test_errors_go_to_stdout_with_exit_1(action, stdin, message):
     assert message in out
     assert SECRET not in out
     assert "user:pw" not in out
+
+
+# The texts of docker-credential-helpers' credentials/error.go: clients compare them exactly.
+@pytest.mark.parametrize(
+    ("action", "stdin", "text"),
+    [
+        ("get", b"", MISSING_SERVER_URL),
+        ("erase", b"\n", MISSING_SERVER_URL),
+        ("store", b'{"ServerURL": "", "Username": "u", "Secret": "s"}', MISSING_SERVER_URL),
+        ("store", b'{"ServerURL": "r.example", "Username": "", "Secret": "s"}', MISSING_USERNAME),
+        ("get", b"quay.io", NOT_FOUND),
+    ],
+)
+def test_the_shared_library_texts_exactly(action, stdin, text):
+    assert (MISSING_SERVER_URL, MISSING_USERNAME, NOT_FOUND) == (
+        "no credentials server URL",
+        "no credentials username",
+        "credentials not found in native keychain",
+    )
+    assert call(action, stdin, static()) == (1, text + "\n")
+
+
+def test_docker_py_reads_not_found_as_not_found(env, monkeypatch):
+    """docker-py's Store raises CredentialsNotFound only for the exact protocol text."""
+    from docker.credentials import Store
+    from docker.credentials.errors import CredentialsNotFound, StoreError
+
+    # docker-py finds the program on this process's PATH.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    store = Store("registry-auth", environment=env)
+    assert store.get("https://registry.example.com")["Secret"] == SECRET
+    with pytest.raises(CredentialsNotFound):
+        store.get("quay.io")
+    with pytest.raises(StoreError, match="no credentials server URL") as raised:
+        store.get("")
+    assert not isinstance(raised.value, CredentialsNotFound)
 
 
 def test_version():
@@ -174,7 +220,8 @@ def test_store_list_get_erase_through_the_keyring(tmp_path):
     assert stored.returncode == 0, stored.stdout
     assert stored.stdout == b""
     listed = helper("list", b"", env)
-    assert json.loads(listed.stdout) == {"registry.example.com": "carol"}
+    # Listed under the address it was stored with, as docker-credential-helpers do.
+    assert json.loads(listed.stdout) == {"https://registry.example.com": "carol"}
     got = helper("get", b"registry.example.com", env)
     assert got.returncode == 0, got.stdout
     assert json.loads(got.stdout)["Secret"] == SECRET
