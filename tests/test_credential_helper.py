@@ -235,6 +235,68 @@ def test_store_list_get_erase_through_the_keyring(tmp_path):
             assert path.parent.name == "python_keyring", path
 
 
+def bare_env(tmp_path):
+    """No configuration file, no keyring entries: only the default providers."""
+    (tmp_path / "home").mkdir()
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
+
+
+def test_get_answers_from_docker_logins_but_never_asks_itself(tmp_path):
+    """With credsStore = registry-auth (docker login stored through this helper), get reads the
+    other logins of the file's machine, and does not run itself again."""
+    env = bare_env(tmp_path)
+    docker = Path(env["HOME"]) / ".docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(
+        json.dumps(
+            {
+                "credsStore": "registry-auth",
+                "auths": {"registry.example.com": {}},
+                "credHelpers": {"quay.io": "registry-auth"},
+            }
+        )
+    )
+    (Path(env["HOME"]) / ".dockercfg").write_text(
+        json.dumps({"old.example": {"auth": "YWxpY2U6aGVscGVyLWNhbmFyeS00NDEw", "email": ""}})
+    )
+    for address in (b"registry.example.com", b"quay.io"):
+        result = helper("get", address, env)
+        assert (result.returncode, result.stdout) == (1, (NOT_FOUND + "\n").encode())
+    found = helper("get", b"https://old.example/v1/", env)
+    assert found.returncode == 0, found.stdout
+    assert json.loads(found.stdout) == {
+        "ServerURL": "https://old.example/v1/",
+        "Username": "alice",
+        "Secret": SECRET,
+    }
+
+
+def test_get_loads_no_docker_config_reader_when_there_is_no_login_file(tmp_path):
+    code = (
+        "import io, sys\n"
+        "from registry_auth._credential_helper import run\n"
+        "out = io.StringIO()\n"
+        "run(['get'], stdin=io.BytesIO(b'registry.example.com'), stdout=out)\n"
+        "assert out.getvalue().startswith('credentials not found'), out.getvalue()\n"
+        "print('registry_auth.providers.docker_config' in sys.modules)\n"
+    )
+    env = bare_env(tmp_path)
+    for has_login in (False, True):
+        if has_login:
+            (Path(env["HOME"]) / ".dockercfg").write_text("{}")
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, check=True, timeout=60, env=env
+        )
+        assert result.stdout.decode().strip() == str(has_login)
+
+
 def _returning(token):
     return lambda: token
 
