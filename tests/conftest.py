@@ -42,6 +42,21 @@ def _own_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("REGISTRY_AUTH_CACHE_DIR", str(tmp_path / "registry-auth-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _no_machine_logins(request, tmp_path_factory, monkeypatch):
+    """Unit tests never read this machine's Docker or Podman logins, or its keyring files.
+
+    The default providers read them (``~/.docker/config.json``, ``~/.dockercfg``, the
+    containers tools' ``auth.json``): each test gets an empty HOME of its own instead.
+    """
+    if request.node.get_closest_marker("e2e") is not None:
+        return
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    for name in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)  # where file keyrings keep their data
+
+
 @pytest.fixture(scope="session")
 def installed_plugins(tmp_path_factory):
     """The test plugins in tests/plugins, pip-installed (as wheels, built here) into a target dir.

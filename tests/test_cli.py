@@ -694,6 +694,33 @@ def test_diagnose_without_the_engine_is_ok_and_shows_no_secret(home):
     assert text.splitlines()[-1].startswith("ok: 0 error(s)")
 
 
+def test_resolve_and_diagnose_use_docker_logins_with_no_configuration_file(home):
+    """`docker login` alone is enough, as for docker-py and the docker CLI."""
+    docker = Path(home["HOME"]) / ".docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(
+        json.dumps({"auths": {"https://localhost:5443/v1/": {"auth": "YWxpY2U6czNjcmV0"}}})
+    )
+    data = json.loads(run("resolve", "--json", "localhost:5443/team/app", env=home).stdout)
+    assert (data["provider"], data["username"]) == ("docker-config", "alice")
+    report = json.loads(run("diagnose", "--no-engine", "--json", env=home).stdout)
+    defaults = report["config"]["defaults"]
+    assert defaults["order"] == ["keyring", "docker-config", "ecr"]
+    assert {"path": str(docker / "config.json"), "exists": True} in defaults["docker_files"]
+    assert [route["provider"] for route in report["routes"]] == defaults["order"]
+    text = run("diagnose", "--no-engine", env=home).stdout
+    assert "the default providers are asked: keyring, then docker-config, then ecr" in text
+    assert f"{docker / 'config.json'}: found" in text
+
+
+def test_diagnose_says_when_docker_config_is_left_out(home):
+    report = json.loads(run("diagnose", "--no-engine", "--json", env=home).stdout)
+    assert report["config"]["defaults"]["order"] == ["keyring", "ecr"]
+    assert not any(facts["exists"] for facts in report["config"]["defaults"]["docker_files"])
+    messages = [finding["message"] for finding in report["findings"]]
+    assert any("docker-config is left out" in message for message in messages)
+
+
 def test_diagnose_engine_unreachable_exits_6(no_engine):
     result = run("diagnose", "--json", "--timeout", "1", env=no_engine, check=False)
     assert result.returncode == 6

@@ -11,7 +11,15 @@ from registry_auth import (
     find_config_file,
     load_config,
 )
-from registry_auth._config import config_search_path, key_problems, parse_config
+from registry_auth._config import (
+    DEFAULT_ORDER,
+    config_search_path,
+    default_entries,
+    docker_logins_found,
+    key_problems,
+    load_resolver,
+    parse_config,
+)
 from registry_auth._resolver import Route
 
 HUB_TOKEN = "dckr_pat_canary_cfg_1"
@@ -334,3 +342,66 @@ def test_key_problems_is_a_pure_check():
     assert found["*"].impossible is False  # it matches localhost
     assert found["docker.io"].impossible is True
     assert found["docker.io"].provider == "ecr"
+
+
+# --- the default providers ----------------------------------------------------------------------
+
+
+def names(entries):
+    return [entry.provider for entry in entries]
+
+
+def test_the_default_order_is_keyring_docker_logins_then_ecr(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    assert DEFAULT_ORDER == ("keyring", "docker-config", "ecr")
+    # No login file: docker-config is left out (short-lived tools do not load it for nothing).
+    assert docker_logins_found() == ()
+    assert names(default_entries()) == ["keyring", "ecr"]
+    assert names(default_entries(docker_config=True)) == ["keyring", "docker-config", "ecr"]
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text("{}")
+    assert names(default_entries()) == ["keyring", "docker-config", "ecr"]
+    assert names(default_entries(docker_config=False)) == ["keyring", "ecr"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "file"),
+    [
+        (None, "home/.docker/config.json"),
+        (None, "home/.dockercfg"),
+        (None, "home/.config/containers/auth.json"),
+        ("DOCKER_CONFIG", "dc/config.json"),
+        ("REGISTRY_AUTH_FILE", "podman/auth.json"),
+        ("XDG_RUNTIME_DIR", "run/containers/auth.json"),
+    ],
+)
+def test_any_docker_or_podman_login_file_brings_in_docker_config(
+    tmp_path, monkeypatch, variable, file
+):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if variable == "REGISTRY_AUTH_FILE":
+        monkeypatch.setenv(variable, str(tmp_path / file))
+    elif variable is not None:
+        monkeypatch.setenv(variable, str(tmp_path / file.split("/")[0]))
+    path = tmp_path / file
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    assert docker_logins_found() == (path,)
+    assert "docker-config" in names(default_entries())
+
+
+def test_the_tools_resolve_from_a_docker_login_with_no_configuration_file(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr("registry_auth._config.config_search_path", lambda environ=None: ())
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text(
+        '{"auths": {"registry.example.com/v1/": {"auth": "YWxpY2U6czNjcmV0"}}}'
+    )
+    found = load_resolver().resolve(ref("registry.example.com/team/app"))
+    assert (found.username, found.password, found.provider) == (
+        "alice",
+        Secret("s3cret"),
+        "docker-config",
+    )

@@ -14,7 +14,12 @@ import pytest
 
 from registry_auth import CredentialResolver, Credentials, StaticPasswordProvider
 from registry_auth._cache import CacheKey, TokenCache
-from registry_auth._credential_helper import NOT_FOUND, run
+from registry_auth._credential_helper import (
+    MISSING_SERVER_URL,
+    MISSING_USERNAME,
+    NOT_FOUND,
+    run,
+)
 
 SECRET = "helper-canary-4410"
 
@@ -78,13 +83,18 @@ def test_identity_tokens_use_the_token_username():
 @pytest.mark.parametrize(
     ("action", "stdin", "message"),
     [
-        ("get", b"", "no server address"),
+        ("get", b"", "no credentials server URL"),
+        ("get", b" \n", "no credentials server URL"),
+        ("erase", b"", "no credentials server URL"),
         ("get", b"not a host!", "invalid server address"),
         ("get", b"https://user:pw@host.example/", "must not hold user information"),
         ("get", b"\xff\xfe", "not UTF-8"),
         ("get", b"x" * (64 * 1024 + 1), "larger than"),
         ("store", b"not json", "JSON object"),
-        ("store", b'{"ServerURL": "r.example"}', "non-empty ServerURL, Username and Secret"),
+        ("store", b'{"ServerURL": "r.example"}', "no credentials username"),
+        ("store", b'{"Username": "u", "Secret": "s"}', "no credentials server URL"),
+        ("store", b'{"ServerURL": "r.example", "Username": "u"}', "non-empty Secret"),
+        ("store", b'{"ServerURL": 1, "Username": "u", "Secret": "s"}', "strings"),
         ("frobnicate", b"", "unknown action"),
     ],
 )
@@ -94,6 +104,42 @@ def test_errors_go_to_stdout_with_exit_1(action, stdin, message):
     assert message in out
     assert SECRET not in out
     assert "user:pw" not in out
+
+
+# The texts of docker-credential-helpers' credentials/error.go: clients compare them exactly.
+@pytest.mark.parametrize(
+    ("action", "stdin", "text"),
+    [
+        ("get", b"", MISSING_SERVER_URL),
+        ("erase", b"\n", MISSING_SERVER_URL),
+        ("store", b'{"ServerURL": "", "Username": "u", "Secret": "s"}', MISSING_SERVER_URL),
+        ("store", b'{"ServerURL": "r.example", "Username": "", "Secret": "s"}', MISSING_USERNAME),
+        ("get", b"quay.io", NOT_FOUND),
+    ],
+)
+def test_the_shared_library_texts_exactly(action, stdin, text):
+    assert (MISSING_SERVER_URL, MISSING_USERNAME, NOT_FOUND) == (
+        "no credentials server URL",
+        "no credentials username",
+        "credentials not found in native keychain",
+    )
+    assert call(action, stdin, static()) == (1, text + "\n")
+
+
+def test_docker_py_reads_not_found_as_not_found(env, monkeypatch):
+    """docker-py's Store raises CredentialsNotFound only for the exact protocol text."""
+    from docker.credentials import Store
+    from docker.credentials.errors import CredentialsNotFound, StoreError
+
+    # docker-py finds the program on this process's PATH.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    store = Store("registry-auth", environment=env)
+    assert store.get("https://registry.example.com")["Secret"] == SECRET
+    with pytest.raises(CredentialsNotFound):
+        store.get("quay.io")
+    with pytest.raises(StoreError, match="no credentials server URL") as raised:
+        store.get("")
+    assert not isinstance(raised.value, CredentialsNotFound)
 
 
 def test_version():
@@ -174,7 +220,8 @@ def test_store_list_get_erase_through_the_keyring(tmp_path):
     assert stored.returncode == 0, stored.stdout
     assert stored.stdout == b""
     listed = helper("list", b"", env)
-    assert json.loads(listed.stdout) == {"registry.example.com": "carol"}
+    # Listed under the address it was stored with, as docker-credential-helpers do.
+    assert json.loads(listed.stdout) == {"https://registry.example.com": "carol"}
     got = helper("get", b"registry.example.com", env)
     assert got.returncode == 0, got.stdout
     assert json.loads(got.stdout)["Secret"] == SECRET
@@ -186,6 +233,68 @@ def test_store_list_get_erase_through_the_keyring(tmp_path):
     for path in tmp_path.rglob("*"):
         if path.is_file() and SECRET.encode() in path.read_bytes():
             assert path.parent.name == "python_keyring", path
+
+
+def bare_env(tmp_path):
+    """No configuration file, no keyring entries: only the default providers."""
+    (tmp_path / "home").mkdir()
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
+
+
+def test_get_answers_from_docker_logins_but_never_asks_itself(tmp_path):
+    """With credsStore = registry-auth (docker login stored through this helper), get reads the
+    other logins of the file's machine, and does not run itself again."""
+    env = bare_env(tmp_path)
+    docker = Path(env["HOME"]) / ".docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(
+        json.dumps(
+            {
+                "credsStore": "registry-auth",
+                "auths": {"registry.example.com": {}},
+                "credHelpers": {"quay.io": "registry-auth"},
+            }
+        )
+    )
+    (Path(env["HOME"]) / ".dockercfg").write_text(
+        json.dumps({"old.example": {"auth": "YWxpY2U6aGVscGVyLWNhbmFyeS00NDEw", "email": ""}})
+    )
+    for address in (b"registry.example.com", b"quay.io"):
+        result = helper("get", address, env)
+        assert (result.returncode, result.stdout) == (1, (NOT_FOUND + "\n").encode())
+    found = helper("get", b"https://old.example/v1/", env)
+    assert found.returncode == 0, found.stdout
+    assert json.loads(found.stdout) == {
+        "ServerURL": "https://old.example/v1/",
+        "Username": "alice",
+        "Secret": SECRET,
+    }
+
+
+def test_get_loads_no_docker_config_reader_when_there_is_no_login_file(tmp_path):
+    code = (
+        "import io, sys\n"
+        "from registry_auth._credential_helper import run\n"
+        "out = io.StringIO()\n"
+        "run(['get'], stdin=io.BytesIO(b'registry.example.com'), stdout=out)\n"
+        "assert out.getvalue().startswith('credentials not found'), out.getvalue()\n"
+        "print('registry_auth.providers.docker_config' in sys.modules)\n"
+    )
+    env = bare_env(tmp_path)
+    for has_login in (False, True):
+        if has_login:
+            (Path(env["HOME"]) / ".dockercfg").write_text("{}")
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, check=True, timeout=60, env=env
+        )
+        assert result.stdout.decode().strip() == str(has_login)
 
 
 def _returning(token):

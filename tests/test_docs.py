@@ -14,6 +14,11 @@ writes the machine's own files. Two HTML comments, invisible on the rendered pag
   same, for checks of what the examples did that would only clutter the page.
 
 TOML and JSON blocks are parsed, and YAML blocks too (with PyYAML, which moto brings along).
+
+An example that prints an error quotes what it prints in a comment, on the ``print(exc)`` line
+or in the comment lines right above it; ``...`` stands for any text. The quote is checked
+against what the example really printed, so that a changed message cannot leave the docs
+quoting the old one.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ _NO_RUN_RE = re.compile(r"^\s*<!--\s*no-run:\s*(?P<reason>.*?)\s*-->\s*$")
 _SETUP_START_RE = re.compile(r"^\s*<!--\s*docs-(?:setup|check)\s*$")
 _COMMENT_END = "-->"
 _LANGUAGES = {"py": "python", "python3": "python", "yml": "yaml"}
+_PRINT_RE = re.compile(r"^\s*print\(\w+\)\s*(?:#\s*(?P<trailing>.*?))?\s*$")
+_COMMENT_RE = re.compile(r"^\s*#\s?(?P<text>.*?)\s*$")
 
 
 class ExampleFailedError(Exception):
@@ -121,6 +128,36 @@ def extract(text: str, path: Path) -> list[Block]:
     if pending_reason is not None:
         raise ValueError(f"{path}: a no-run comment at the end of the page precedes no block")
     return blocks
+
+
+def quoted_messages(block: Block) -> list[str]:
+    """What the block's comments say its ``print(exc)`` lines print (see the module docstring)."""
+    lines = block.code.splitlines()
+    quotes = []
+    for index, line in enumerate(lines):
+        printed = _PRINT_RE.match(line)
+        if printed is None:
+            continue
+        if printed["trailing"]:
+            quotes.append(printed["trailing"])
+            continue
+        above: list[str] = []
+        for previous in reversed(lines[:index]):
+            comment = _COMMENT_RE.match(previous)
+            if comment is None:
+                break
+            above.insert(0, comment["text"])
+        if above:
+            quotes.append(" ".join(above))
+    return quotes
+
+
+def quote_was_printed(quote: str, output: str) -> bool:
+    """Whether ``output`` holds ``quote``, with ``...`` matching anything and any whitespace
+    matching any whitespace."""
+    pieces = [re.escape(" ".join(piece.split())) for piece in quote.split("...")]
+    pattern = ".*?".join(pieces).replace(r"\ ", r"\s+")
+    return re.search(pattern, " ".join(output.split()), re.DOTALL) is not None
 
 
 def _pages() -> list[Path]:
@@ -219,7 +256,7 @@ def run_page(blocks: list[Block], namespace: dict[str, object]) -> int:
 
 
 @pytest.mark.parametrize("path", _pages_with("python"))
-def test_python_examples_run(path, isolated, monkeypatch):
+def test_python_examples_run(path, isolated, monkeypatch, capsys):
     blocks = _blocks(path)
     with contextlib.ExitStack() as exit_stack:
         namespace: dict[str, object] = {
@@ -232,6 +269,10 @@ def test_python_examples_run(path, isolated, monkeypatch):
         ran = run_page(blocks, namespace)
     runnable = [b for b in blocks if b.lang == "python" and b.run and not b.hidden]
     assert ran == len(runnable)
+    printed = capsys.readouterr().out
+    for block in runnable:
+        for quote in quoted_messages(block):
+            assert quote_was_printed(quote, printed), f"{block.where}: never printed: {quote}"
 
 
 @pytest.mark.parametrize("path", _pages_with("toml"))
@@ -344,6 +385,49 @@ def test_a_failing_example_fails_and_names_its_line():
     while frame.tb_next is not None:
         frame = frame.tb_next
     assert (frame.tb_frame.f_code.co_filename, frame.tb_lineno) == (str(ROOT / "page.md"), 5)
+
+
+def test_quoted_messages_are_read_from_comments_at_or_above_print():
+    page = (
+        "```python\n"
+        "try:\n    f()\nexcept E as exc:\n"
+        "    # first line of the message\n    # and its second\n    print(exc)\n"
+        "print(err)  # a trailing quote ...\n"
+        "x = 1  # not a quote\n"
+        "print(x)\n"
+        "```\n"
+    )
+    (block,) = extract(page, ROOT / "page.md")
+    assert quoted_messages(block) == [
+        "first line of the message and its second",
+        "a trailing quote ...",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("quote", "output", "found"),
+    [
+        (
+            "the repository name 'hubuser/Hello' must be",
+            "x: the repository name\n'hubuser/Hello' must be lowercase",
+            True,
+        ),
+        (
+            "the repository name 'Hello' must be",
+            "the repository name 'hubuser/Hello' must be",
+            False,
+        ),
+        (
+            "could not get a token for ...: Throttling",
+            "could not get a token for r.example: Throttling",
+            True,
+        ),
+        ("rejected the credentials of ...", "r.example rejected the credentials of alice", True),
+        ("rejected the password ...", "r.example rejected the credentials of alice", False),
+    ],
+)
+def test_a_quote_must_match_what_was_printed(quote, output, found):
+    assert quote_was_printed(quote, output) is found
 
 
 def test_a_no_run_block_is_still_compiled():

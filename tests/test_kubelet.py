@@ -18,7 +18,7 @@ from registry_auth import (
     ProtocolError,
     StaticPasswordProvider,
 )
-from registry_auth._kubelet import API_VERSION, format_go_duration, handle_request
+from registry_auth._kubelet import API_VERSION, API_VERSIONS, format_go_duration, handle_request
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
 SECRET = "kubelet-canary-8812"
@@ -121,6 +121,59 @@ def test_docker_hub_images_are_keyed_docker_io():
     assert list(response["auth"]) == ["docker.io"]
 
 
+V1BETA1 = "credentialprovider.kubelet.k8s.io/v1beta1"
+
+# Requests as kubelets write them (Go's encoding of the request type: kind first, then
+# apiVersion, then image; a trailing newline from the encoder). Kubelets before 1.26 can speak
+# only v1beta1; later ones send whichever version the provider's configuration names, and 1.33+
+# may add service-account fields, which this plugin does not use.
+KUBELET_REQUESTS = [
+    pytest.param(
+        b'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/'
+        b'v1beta1","image":"registry.example.com/team/app:1.0"}\n',
+        V1BETA1,
+        id="v1beta1 (kubelet 1.24, 1.25)",
+    ),
+    pytest.param(
+        b'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/'
+        b'v1","image":"registry.example.com/team/app:1.0"}\n',
+        API_VERSION,
+        id="v1 (kubelet 1.26+)",
+    ),
+    pytest.param(
+        b'{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/'
+        b'v1","image":"registry.example.com/team/app:1.0","serviceAccountToken":"eyJ.x.y",'
+        b'"serviceAccountAnnotations":{"example.com/role":"puller"}}\n',
+        API_VERSION,
+        id="v1 with service-account fields (kubelet 1.33+)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "version"), KUBELET_REQUESTS)
+def test_kubelet_requests_of_each_version_are_answered_in_that_version(raw, version):
+    provider = StaticPasswordProvider(
+        registry="registry.example.com", username="alice", password=SECRET
+    )
+    response = handle_request(raw, CredentialResolver([provider]))
+    assert response == {
+        "apiVersion": version,
+        "kind": "CredentialProviderResponse",
+        "cacheKeyType": "Registry",
+        "auth": {"registry.example.com": {"username": "alice", "password": SECRET}},
+    }
+
+
+def test_both_versions_are_answered():
+    assert set(API_VERSIONS) == {API_VERSION, V1BETA1}
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_an_empty_answer_keeps_the_request_version(version):
+    response = handle_request(request("quay.io/x/y", apiVersion=version), CredentialResolver())
+    assert response["apiVersion"] == version
+
+
 def test_nothing_found_gives_an_empty_auth_map():
     response = handle_request(request("quay.io/x/y"), CredentialResolver())
     assert response["auth"] == {}
@@ -137,6 +190,10 @@ def test_nothing_found_gives_an_empty_auth_map():
             request("x", apiVersion="credentialprovider.kubelet.k8s.io/v1alpha1"),
             "unsupported apiVersion",
         ),
+        (request("x", apiVersion="credentialprovider.kubelet.k8s.io/v2"), "v1 and "),
+        (request("x", apiVersion="v1"), "unsupported apiVersion"),
+        (request("x", apiVersion=None), "unsupported apiVersion"),
+        (request("x", apiVersion=["credentialprovider.kubelet.k8s.io/v1"]), "unsupported"),
         (request("x", kind="Other"), "kind must be"),
         (request(""), "no image"),
         (
@@ -184,12 +241,16 @@ def config(tmp_path):
     return path
 
 
-def test_executable_answers_the_kubelet(config):
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_executable_answers_the_kubelet(config, version):
     result = run_plugin(
-        request("registry.example.com/team/app:1"), config, {"KUBELET_TEST_PASSWORD": SECRET}
+        request("registry.example.com/team/app:1", apiVersion=version),
+        config,
+        {"KUBELET_TEST_PASSWORD": SECRET},
     )
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)
+    assert response["apiVersion"] == version
     assert response["auth"]["registry.example.com"] == {"username": "alice", "password": SECRET}
     assert result.stderr == b""
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import base64
 import gc
+import json
 import logging
+import os
 import random
 import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import attrs
 import docker
@@ -176,6 +180,49 @@ def test_anonymous_pull_sends_an_empty_auth_config(fake, make, caplog):
     assert any("anonymously" in r.getMessage() for r in caplog.records)
 
 
+def docker_login(home: Path, registry: str, username: str, password: str) -> None:
+    """What ``docker login`` leaves in ``~/.docker/config.json`` without a credential store."""
+    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+    path = home / ".docker" / "config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"auths": {registry: {"auth": encoded}}}))
+
+
+def test_no_providers_means_the_defaults_with_docker_logins(fake, monkeypatch):
+    """As docker-py and the docker CLI do, credentials from ``docker login`` are used."""
+    home = Path(os.environ["HOME"])
+    fake.add_image(f"{APP}:1.0")
+    fake.require_credentials(REG, {"alice": "s3cret"})
+    orchestrator = ContainerOrchestrator(fake, sleep=lambda seconds: None)
+    names = [entry.name for entry in orchestrator.resolver.entries]
+    assert names == ["keyring", "docker-config", "ecr"]
+    # A login made after the orchestrator was created is seen too.
+    docker_login(home, f"https://{REG}/v1/", "alice", "s3cret")
+    result = orchestrator.pull(f"{APP}:1.0")
+    assert result.provider == "docker-config"
+    assert (fake.pulls[0].username, fake.pulls[0].password) == ("alice", Secret("s3cret"))
+
+
+def test_an_empty_provider_list_means_anonymous_pulls(fake, make):
+    docker_login(Path(os.environ["HOME"]), REG, "alice", "s3cret")
+    fake.add_image(f"{APP}:1.0")
+    assert make([]).resolver.entries == ()
+    make([]).pull(f"{APP}:1.0")
+    assert not fake.pulls[0].sent_credentials
+
+
+def test_no_providers_with_a_configuration_file_means_that_file(fake, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[providers]]\nprovider = "static"\nregistry = "r.example"\n'
+        'username = "u"\npassword = { env = "NOT_SET_ANYWHERE_42" }\n'
+    )
+    monkeypatch.setenv("REGISTRY_AUTH_CONFIG", str(config))
+    monkeypatch.delenv("NOT_SET_ANYWHERE_42", raising=False)
+    with pytest.raises(ConfigurationError, match="NOT_SET_ANYWHERE_42 is not set"):
+        ContainerOrchestrator(fake)
+
+
 def test_provider_credentials_are_sent_and_the_provider_is_logged(fake, make, caplog):
     fake.add_image(f"{APP}:1.0")
     fake.require_credentials(REG, {"alice": "s3cret"})
@@ -242,7 +289,7 @@ def test_blank_username_and_password_mean_none(fake, make):
 
 def test_providers_argument_forms(fake):
     provider = StaticPasswordProvider(registry=REG, username="a", password="b")
-    assert ContainerOrchestrator(fake).resolver.entries == ()
+    assert ContainerOrchestrator(fake, []).resolver.entries == ()
     assert ContainerOrchestrator(fake, [provider]).resolver.entries == (provider,)
     resolver = CredentialResolver([provider])
     assert ContainerOrchestrator(fake, resolver).resolver is resolver

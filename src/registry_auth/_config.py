@@ -48,7 +48,7 @@ from registry_auth._compat import tomllib
 from registry_auth._credentials import Secret
 from registry_auth._discovery import load_provider
 from registry_auth._errors import ConfigurationError, ProviderLoadError
-from registry_auth._locations import cache_dir, config_candidates
+from registry_auth._locations import cache_dir, config_candidates, docker_auth_files
 from registry_auth._provider import provider_serves
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import RegistryPattern
@@ -57,10 +57,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "DEFAULT_ORDER",
     "Config",
     "KeyProblem",
     "default_cache_dir",
     "default_entries",
+    "default_resolver",
+    "docker_logins_found",
     "find_config_file",
     "forget_cached_tokens",
     "key_problems",
@@ -382,29 +385,59 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def default_entries() -> tuple[ProviderEntry, ...]:
-    """The providers the command-line tools use when there is no configuration file.
+DEFAULT_ORDER: Final = ("keyring", "docker-config", "ecr")
+"""The default providers, in the order they are asked (each only when it can work here)."""
 
-    The keyring provider (with the ``keyring`` extra), then automatic ECR tokens (with the
-    ``ecr`` extra). Each answers only for what it holds or for ECR hosts.
+
+def docker_logins_found(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The files of Docker and Podman logins that exist here, in the order they are read."""
+    env = os.environ if environ is None else environ
+    return tuple(Path(path) for path in docker_auth_files(env) if os.path.exists(path))
+
+
+def default_entries(
+    *, docker_config: bool | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[ProviderEntry, ...]:
+    """The providers used when there is no configuration file, in :data:`DEFAULT_ORDER`.
+
+    1. ``keyring`` (with the ``keyring`` extra): what ``registry-auth login`` and the credential
+       helper's ``store`` keep;
+    2. ``docker-config``: what ``docker login`` and ``podman login`` left in Docker's
+       ``config.json`` (or a credential helper it names), the containers tools' ``auth.json``
+       and ``~/.dockercfg``, read as the docker CLI reads them;
+    3. ``ecr`` (with the ``ecr`` extra): automatic tokens for ECR hosts.
+
+    Each answers only for what it holds (or for ECR hosts), so the order matters only for a
+    registry several know: an explicit registry-auth login wins, then Docker's, then automatic
+    ECR tokens. ``docker_config``: True to always include ``docker-config``, False never; None
+    (the default) includes it when one of its files exists (in ``environ``, by default the
+    process environment), so that short-lived tools on a machine without them do not even load
+    it.
     """
     entries = []
     if _has_module("keyring"):
         entries.append(ProviderEntry(provider="keyring", options={}))
+    if docker_config or (docker_config is None and docker_logins_found(environ)):
+        entries.append(ProviderEntry(provider="docker-config", options={}))
     if _has_module("boto3"):
         entries.append(ProviderEntry(provider="ecr", options={}))
     return tuple(entries)
 
 
-def load_tool_config(path: str | os.PathLike[str] | None = None) -> Config:
+def load_tool_config(
+    path: str | os.PathLike[str] | None = None, *, docker_config: bool | None = None
+) -> Config:
     """The configuration the command-line tools use, for short-lived processes.
 
-    The configuration file (``path`` or the search order), else :func:`default_entries`. ECR
-    providers that name no cache of their own keep tokens on disk in
-    :func:`default_cache_dir`, so that each run does not fetch a new token.
+    The configuration file (``path`` or the search order), else :func:`default_entries`
+    (``docker_config`` is passed on). ECR providers that name no cache of their own keep
+    tokens on disk in :func:`default_cache_dir`, so that each run does not fetch a new token.
     """
     config = load_config(path)
-    entries = config.entries if config.path is not None else default_entries()
+    if config.path is not None:
+        entries = config.entries
+    else:
+        entries = default_entries(docker_config=docker_config)
     token_dir = str(default_cache_dir())
     entries = tuple(
         attrs.evolve(entry, options={**entry.options, "cache_dir": token_dir})
@@ -418,6 +451,16 @@ def load_tool_config(path: str | os.PathLike[str] | None = None) -> Config:
 def load_resolver(path: str | os.PathLike[str] | None = None) -> CredentialResolver:
     """The resolver over :func:`load_tool_config`'s providers."""
     return load_tool_config(path).resolver()
+
+
+def default_resolver() -> CredentialResolver:
+    """What a :class:`~registry_auth.ContainerOrchestrator` given no providers asks.
+
+    The configuration file found in the search order, else the default providers, with
+    ``docker-config`` always among them: a long-running process sees a ``docker login`` made
+    after it started.
+    """
+    return load_tool_config(docker_config=True).resolver()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -7,10 +7,15 @@ Docker (the CLI, docker-py, containerd's CRI plugin through config files) runs
   ``credentials not found in native keychain`` with exit 1;
 - ``store``: stdin is ``{"ServerURL", "Username", "Secret"}``;
 - ``erase``: stdin is a server address;
-- ``list``: stdout is ``{"<server address>": "<username>", ...}``;
+- ``list``: stdout is ``{"<server address>": "<username>", ...}``, each address as it was
+  stored (``https://index.docker.io/v1/`` for a ``docker login`` to Docker Hub);
 - ``version``: one line.
 
-Every error goes to stdout with exit status 1, as the protocol requires. ``get`` answers from the
+Every error goes to stdout with exit status 1, as the protocol requires. The errors the
+protocol's shared library names have its texts, since clients classify errors by their text:
+``credentials not found in native keychain`` (docker/cli and docker-py treat that one as "nothing
+stored", anything else as a failure), ``no credentials server URL`` and ``no credentials
+username``. ``get`` answers from the
 configuration file's providers (ECR tokens come from the on-disk token cache while it is warm, so
 neither boto3 nor docker is imported). It writes nothing: the token cache is the one place where
 registry-auth keeps a secret on disk. ``store``, ``erase`` and ``list`` keep passwords in the
@@ -37,7 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = ["NOT_FOUND", "main", "run"]
 
+# The texts of docker-credential-helpers' shared library (credentials/error.go).
 NOT_FOUND: Final = "credentials not found in native keychain"
+MISSING_SERVER_URL: Final = "no credentials server URL"
+MISSING_USERNAME: Final = "no credentials username"
 _MAX_INPUT: Final = 64 * 1024
 _TOKEN_USERNAME: Final = "<token>"  # noqa: S105 - the protocol's marker, not a password
 
@@ -59,7 +67,7 @@ def _read(stdin: BinaryIO) -> str:
 def _registry(address: str) -> str:
     """The registry host the server address on stdin names."""
     if not address:
-        raise ProtocolError("no server address on stdin")
+        raise ProtocolError(MISSING_SERVER_URL)
     try:
         return registry_of_address(address)
     except InvalidReferenceError as exc:
@@ -87,10 +95,16 @@ def _store_payload(stdin: BinaryIO) -> tuple[str, str, str]:
     if not isinstance(data, dict):
         raise ProtocolError("store expects a JSON object on stdin")
     fields = [data.get(key) for key in ("ServerURL", "Username", "Secret")]
-    if not all(isinstance(value, str) and value for value in fields):
-        raise ProtocolError("store needs non-empty ServerURL, Username and Secret strings")
-    address, username, secret = fields
-    return str(address), str(username), str(secret)
+    if not all(isinstance(value, str) or value is None for value in fields):
+        raise ProtocolError("store needs ServerURL, Username and Secret strings")
+    address, username, secret = (str(value or "") for value in fields)
+    if not address.strip():
+        raise ProtocolError(MISSING_SERVER_URL)
+    if not username:
+        raise ProtocolError(MISSING_USERNAME)
+    if not secret:
+        raise ProtocolError("store needs a non-empty Secret")
+    return address.strip(), username, secret
 
 
 def _keyring_provider() -> Any:
@@ -101,7 +115,7 @@ def _keyring_provider() -> Any:
 
 def _store(stdin: BinaryIO, out: TextIO) -> None:
     address, username, secret = _store_payload(stdin)
-    _keyring_provider().store(_registry(address), username, secret)
+    _keyring_provider().store(_registry(address), username, secret, server_address=address)
 
 
 def _erase(stdin: BinaryIO, out: TextIO) -> None:
@@ -113,8 +127,9 @@ def _erase(stdin: BinaryIO, out: TextIO) -> None:
 
 
 def _list(stdin: BinaryIO, out: TextIO) -> None:
-    entries = _keyring_provider().list()
-    json.dump(dict(sorted(entries.items())), out)
+    # Keyed by the server address each entry was stored under, as clients gave it: the docker
+    # CLI asks `get` again with these keys.
+    json.dump(_keyring_provider().list_addresses(), out)
     out.write("\n")
 
 

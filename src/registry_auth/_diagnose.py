@@ -28,11 +28,13 @@ from registry_auth._config import (
     config_search_path,
     default_cache_dir,
     default_entries,
+    docker_logins_found,
     key_problems,
     load_resolver,
 )
 from registry_auth._discovery import available_providers
 from registry_auth._errors import RegistryAuthError
+from registry_auth._locations import docker_auth_files
 from registry_auth._resolver import Route
 from registry_auth._version import version
 
@@ -195,6 +197,7 @@ def _config_section(
         "files": files,
         "used": used["path"] if used is not None else None,
         "error": None,
+        "defaults": None,  # with no file: the default providers' order and login files
     }
     if explicit:
         out.add("config", Level.INFO, f"--config given: {paths[0]} (the search order is skipped)")
@@ -208,10 +211,7 @@ def _config_section(
         for problem in _permission_problems(Path(used["path"])):
             out.add("config", Level.WARNING, problem)
     if used is None:
-        names = ", ".join(entry.provider for entry in default_entries()) or "none"
-        out.add(
-            "config", Level.INFO, f"no configuration file: using the default providers ({names})"
-        )
+        data["defaults"] = _defaults(environ, out)
     resolver = None
     try:
         resolver = load_resolver(config_path)
@@ -219,6 +219,30 @@ def _config_section(
         data["error"] = exc.message
         out.add("config", Level.ERROR, exc.message)
     return data, resolver
+
+
+def _defaults(environ: Mapping[str, str], out: _Collector) -> dict[str, Any]:
+    """The default providers, in the order they are asked, and the login files they read."""
+    names = [entry.provider for entry in default_entries(environ=environ)]
+    shown = ", then ".join(names) or "none"
+    out.add(
+        "config", Level.INFO, f"no configuration file: the default providers are asked: {shown}"
+    )
+    found = set(docker_logins_found(environ))
+    files = [
+        {"path": str(path), "exists": path in found}
+        for path in map(Path, docker_auth_files(environ))
+    ]
+    for facts in files:
+        state = "found" if facts["exists"] else "not found"
+        out.add("config", Level.INFO, f"docker and podman logins: {facts['path']}: {state}")
+    if not found:
+        out.add(
+            "config",
+            Level.INFO,
+            "docker-config is left out of the defaults: none of these files exists",
+        )
+    return {"order": names, "docker_files": files}
 
 
 def _providers_section(out: _Collector) -> list[dict[str, Any]]:

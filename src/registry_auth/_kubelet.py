@@ -1,7 +1,11 @@
-"""The kubelet credential-provider plugin (``credentialprovider.kubelet.k8s.io/v1``).
+"""The kubelet credential-provider plugin (``credentialprovider.kubelet.k8s.io`` v1, v1beta1).
 
 The kubelet runs ``registry-auth kubelet-plugin`` with a ``CredentialProviderRequest`` on stdin
-and reads a ``CredentialProviderResponse`` from stdout. The answer is keyed by registry
+and reads a ``CredentialProviderResponse`` from stdout. Both API versions the kubelet speaks are
+answered: ``v1`` (Kubernetes 1.26 and later) and ``v1beta1`` (1.24 and 1.25, and later kubelets
+still configured with it); the two carry the same fields. The response has the request's
+``apiVersion``, since the kubelet drops a response whose version differs from the one it asked
+with. Any other version is refused. The answer is keyed by registry
 (``cacheKeyType: Registry``); ``cacheDuration`` is half the remaining lifetime of expiring
 credentials (so the kubelet asks again well before an ECR token dies), and is left out for
 credentials that do not expire, so the kubelet's ``defaultCacheDuration`` applies. When no
@@ -25,9 +29,11 @@ if TYPE_CHECKING:
 
     from registry_auth._resolver import CredentialResolver
 
-__all__ = ["API_VERSION", "format_go_duration", "handle_request"]
+__all__ = ["API_VERSION", "API_VERSIONS", "format_go_duration", "handle_request"]
 
 API_VERSION: Final = "credentialprovider.kubelet.k8s.io/v1"
+API_VERSIONS: Final = (API_VERSION, "credentialprovider.kubelet.k8s.io/v1beta1")
+"""The request versions answered; a response carries the version of its request."""
 _REQUEST_KIND: Final = "CredentialProviderRequest"
 _RESPONSE_KIND: Final = "CredentialProviderResponse"
 _MAX_REQUEST_BYTES: Final = 64 * 1024
@@ -53,7 +59,8 @@ def format_go_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def _parse_request(raw: bytes) -> str:
+def _parse_request(raw: bytes) -> tuple[str, str]:
+    """The request's (apiVersion, image)."""
     if len(raw) > _MAX_REQUEST_BYTES:
         raise ProtocolError(f"request is larger than {_MAX_REQUEST_BYTES} bytes")
     try:
@@ -62,14 +69,18 @@ def _parse_request(raw: bytes) -> str:
         raise ProtocolError(f"request is not JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ProtocolError("request is not a JSON object")
-    if data.get("apiVersion") != API_VERSION:
-        raise ProtocolError(f"unsupported apiVersion (this plugin speaks {API_VERSION})")
+    version = data.get("apiVersion")
+    if version not in API_VERSIONS:
+        # The value itself is not shown: it is the request's, and could be anything.
+        raise ProtocolError(
+            f"unsupported apiVersion (this plugin speaks {' and '.join(API_VERSIONS)})"
+        )
     if data.get("kind") != _REQUEST_KIND:
         raise ProtocolError(f"kind must be {_REQUEST_KIND}")
     image = data.get("image")
     if not isinstance(image, str) or not image:
         raise ProtocolError("request has no image")
-    return image
+    return str(version), image
 
 
 def handle_request(
@@ -85,7 +96,7 @@ def handle_request(
         InvalidReferenceError: the image in the request is not a valid reference.
         RegistryAuthError: a provider failed (for instance an ECR token could not be fetched).
     """
-    image = _parse_request(raw)
+    version, image = _parse_request(raw)
     try:
         ref = ImageReference.parse(image)
     except InvalidReferenceError as exc:
@@ -93,7 +104,7 @@ def handle_request(
             f"request image is invalid: {exc.message}", text=image
         ) from None
     response: dict[str, Any] = {
-        "apiVersion": API_VERSION,
+        "apiVersion": version,
         "kind": _RESPONSE_KIND,
         "cacheKeyType": "Registry",
         "auth": {},

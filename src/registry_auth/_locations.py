@@ -12,11 +12,19 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["CACHE_DIR_ENV", "CONFIG_ENV", "cache_dir", "config_candidates"]
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CONFIG_ENV",
+    "LEGACY_FILE_NAME",
+    "cache_dir",
+    "config_candidates",
+    "docker_auth_files",
+]
 
 CONFIG_ENV = "REGISTRY_AUTH_CONFIG"
 CACHE_DIR_ENV = "REGISTRY_AUTH_CACHE_DIR"
 SYSTEM_CONFIG = "/etc/registry-auth/config.toml"
+LEGACY_FILE_NAME = ".dockercfg"
 
 
 def _home(env: Mapping[str, str]) -> str:
@@ -45,3 +53,30 @@ def cache_dir(env: Mapping[str, str]) -> str:
     return os.path.join(
         env.get("XDG_CACHE_HOME") or os.path.join(_home(env), ".cache"), "registry-auth"
     )
+
+
+def docker_auth_files(env: Mapping[str, str]) -> list[str]:
+    """The files Docker and Podman logins leave credentials in, in the order they are read.
+
+    1. Docker's ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` (Podman reads
+       it too, as its fallback);
+    2. the containers tools' ``$REGISTRY_AUTH_FILE`` alone if it is set, else
+       ``$XDG_RUNTIME_DIR/containers/auth.json`` and
+       ``$XDG_CONFIG_HOME/containers/auth.json`` (``~/.config/containers/auth.json``);
+    3. ``~/.dockercfg``, the legacy file of old docker clients.
+    """
+    home = _home(env)
+    paths: list[str] = []
+    if env.get("DOCKER_CONFIG"):
+        paths.append(os.path.join(os.path.expanduser(env["DOCKER_CONFIG"]), "config.json"))
+    else:
+        paths.append(os.path.join(home, ".docker", "config.json"))
+    if env.get("REGISTRY_AUTH_FILE"):
+        paths.append(os.path.expanduser(env["REGISTRY_AUTH_FILE"]))
+    else:
+        if env.get("XDG_RUNTIME_DIR"):
+            paths.append(os.path.join(env["XDG_RUNTIME_DIR"], "containers", "auth.json"))
+        config_home = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        paths.append(os.path.join(config_home, "containers", "auth.json"))
+    paths.append(os.path.join(home, LEGACY_FILE_NAME))
+    return paths

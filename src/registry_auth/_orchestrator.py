@@ -480,8 +480,11 @@ class ContainerOrchestrator:
         docker_client: a ``docker.DockerClient`` (or anything with the same ``api``). If None,
             ``docker.from_env()`` is called on first need, with ``engine_timeout``.
         providers: a :class:`~registry_auth.CredentialResolver`, or providers (and routes) to
-            build one from, asked in order; None means none (anonymous pulls only, unless
-            :meth:`pull` is given a username and password).
+            build one from, asked in order. None means what the ``registry-auth`` command uses:
+            the configuration file if one is found, else the default providers (the keyring,
+            ``docker login``/``podman login`` credentials, ECR tokens, in that order). Pass
+            ``[]`` for none (anonymous pulls only, unless :meth:`pull` is given a username and
+            password).
         allow_anonymous: if False, a pull for which no provider has credentials raises
             :class:`~registry_auth.CredentialsNotFoundError` instead of going anonymous.
         engine_timeout: the socket timeout of the client created from the environment, for the
@@ -493,6 +496,9 @@ class ContainerOrchestrator:
 
     One orchestrator may serve several threads at once. Use it as a context manager, or call
     :meth:`close`, to close a client it created.
+
+    Raises:
+        ConfigurationError: ``providers`` is None and the configuration file found is invalid.
     """
 
     def __init__(
@@ -508,7 +514,9 @@ class ContainerOrchestrator:
         rng: random.Random | None = None,
     ) -> None:
         if providers is None:
-            resolver = CredentialResolver()
+            from registry_auth._config import default_resolver  # noqa: PLC0415 - import cycle
+
+            resolver = default_resolver()
         elif isinstance(providers, CredentialResolver):
             resolver = providers
         elif isinstance(providers, (CredentialProvider, Route, str)):

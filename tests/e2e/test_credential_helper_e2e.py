@@ -213,3 +213,85 @@ def test_get_writes_nothing_and_erase_drops_the_registry_tokens(helper_env, warm
     assert erased.returncode == 0, erased.stdout
     assert _cached_tokens(helper_env) == 0
     assert stat.S_IMODE((cache / "tokens.json").stat().st_mode) == 0o600
+
+
+@pytest.fixture
+def store_env(tmp_path, local_stack: LocalStack):
+    """A DOCKER_CONFIG whose credsStore is our helper, and no registry-auth configuration file:
+    the helper keeps what docker login gives it in a file keyring of its own."""
+    docker_config = tmp_path / "docker-store"
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text(json.dumps({"credsStore": "registry-auth"}))
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "DOCKER_CONFIG": str(docker_config),
+        "DOCKER_HOST": local_stack.docker_base_url,
+        "REGISTRY_AUTH_CACHE_DIR": str(tmp_path / "store-cache"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
+
+
+def docker(env, *args, stdin=None):
+    return subprocess.run(
+        [docker_cli(), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def helper_list(env):
+    listed = subprocess.run(
+        [str(HELPER), "list"], env=env, capture_output=True, check=True, timeout=60
+    )
+    return json.loads(listed.stdout)
+
+
+@pytest.mark.parametrize("registry", ["hub", "private"])
+def test_docker_login_pull_logout_through_the_helper_as_credentials_store(
+    local_stack, sample_images: SampleImages, store_env, registry
+):
+    """The docker CLI stores, gets and erases through the helper, which lists each entry under
+    the address docker login gave it.
+
+    (docker CLIs 20.10 and 28 ignore a helper's failure on pull, and check for a stored login
+    only after refusing a non-TTY prompt, so the "not found" text is checked with docker-py's
+    client in the unit tests.)"""
+    stack_registry = getattr(local_stack, registry)
+    user = "hubuser" if registry == "hub" else "alice"
+    password = stack_registry.password(user)
+    pushed = getattr(sample_images, registry)
+    # docker login with no address means Docker Hub, stored under its v1 address.
+    server = [] if registry == "hub" else [stack_registry.host]
+    stored_as = "https://index.docker.io/v1/" if registry == "hub" else stack_registry.host
+
+    local_stack.forget_images()
+    anonymous = cli_pull(store_env, pushed.reference)
+    assert anonymous.returncode != 0  # nothing stored yet
+
+    login = docker(store_env, "login", *server, "-u", user, "--password-stdin", stdin=password)
+    assert login.returncode == 0, login.stderr
+    assert "Login Succeeded" in login.stdout
+    assert helper_list(store_env) == {stored_as: user}
+
+    local_stack.forget_images()
+    pulled = cli_pull(store_env, pushed.reference)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pushed.digest in pulled.stdout
+
+    logout = docker(store_env, "logout", *server)
+    assert logout.returncode == 0, logout.stderr
+    assert helper_list(store_env) == {}
+    local_stack.forget_images()
+    again = cli_pull(store_env, pushed.reference)
+    assert again.returncode != 0
+    for output in (anonymous, login, pulled, logout, again):
+        assert password not in output.stdout + output.stderr

@@ -21,7 +21,11 @@ from registry_auth import (
     Secret,
 )
 from registry_auth.providers import docker_config
-from registry_auth.providers.docker_config import DockerConfigProvider, auth_file_search_path
+from registry_auth.providers.docker_config import (
+    DockerConfigProvider,
+    auth_file_search_path,
+    key_host,
+)
 from registry_auth.testing.clock import FrozenClock
 from tests.providers._dbus import session_env
 
@@ -240,6 +244,142 @@ def test_exact_key_wins_over_reduced_keys_then_file_order():
     assert provider.get_credentials(ref("registry.example.com/app")).username == "first-url"
 
 
+# --- Upstream tables -------------------------------------------------------------------------
+
+# docker/cli, cli/config/credentials/file_store_test.go, TestConvertToHostname: the host a key
+# names. Where upstream marks a case FIXME ("[::1]", "::1:6556", "unix:///..."), its current
+# answer is kept: such keys name no registry a reference can have, so they match nothing.
+CONVERT_TO_HOSTNAME = [
+    ("127.0.0.1", "127.0.0.1"),
+    ("::1", "::1"),
+    ("[::1]", "[::1]"),
+    ("example.com", "example.com"),
+    ("http://example.com", "example.com"),
+    ("https://example.com", "example.com"),
+    ("https://example.com/", "example.com"),
+    ("https://example.com/v2/", "example.com"),
+    ("unix:///var/run/docker.sock", "unix:"),
+    ("ftp://example.com", "example.com"),
+    ("127.0.0.1:6556", "127.0.0.1:6556"),
+    ("::1:6556", "::1:6556"),
+    ("[::1]:6556", "[::1]:6556"),
+    ("example.com:6555", "example.com:6555"),
+    ("https://127.0.0.1:6555/v2/", "127.0.0.1:6555"),
+    ("https://::1:6555/v2/", "[::1]:6555"),
+    ("https://[::1]:6555/v2/", "[::1]:6555"),
+    ("http://example.com:6555", "example.com:6555"),
+    ("https://example.com:6555", "example.com:6555"),
+    ("https://example.com:6555/v2/", "example.com:6555"),
+]
+
+
+@pytest.mark.parametrize(("key", "host"), CONVERT_TO_HOSTNAME)
+def test_key_host_follows_docker_cli(key, host):
+    assert key_host(key) == host
+
+
+@pytest.mark.parametrize(
+    ("key", "image"),
+    [
+        ("https://::1:6555/v2/", "[::1]:6555/app"),
+        ("https://[::1]:6555/v2/", "[::1]:6555/app"),
+        ("https://127.0.0.1:6555/v2/", "127.0.0.1:6555/app"),
+        ("example.com:6555", "example.com:6555/app"),
+        ("ftp://example.com", "example.com/app"),
+    ],
+)
+def test_keys_of_the_docker_cli_table_answer_for_their_host(key, image):
+    creds = DockerConfigProvider({"auths": {key: auth("alice", "pw")}}).get_credentials(ref(image))
+    assert userpass(creds) == ("alice", "pw")
+
+
+# moby, registry/auth_test.go, TestResolveAuthConfigFullURL: every key spelling under which a
+# registry's credentials are found (with Docker Hub's credentials in the file too), and not found
+# once the key is deleted.
+RESOLVE_AUTH_CONFIG_FULL_URL = {
+    "registry.example.com": [
+        "https://registry.example.com/v1/",
+        "http://registry.example.com/v1/",
+        "registry.example.com",
+        "registry.example.com/v1/",
+    ],
+    "localhost:8000": [
+        "https://localhost:8000/v1/",
+        "http://localhost:8000/v1/",
+        "localhost:8000",
+        "localhost:8000/v1/",
+    ],
+    "registry.com": [
+        "https://registry.com/v1/",
+        "http://registry.com/v1/",
+        "registry.com",
+        "registry.com/v1/",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("registry", "key"),
+    [(registry, key) for registry, keys in RESOLVE_AUTH_CONFIG_FULL_URL.items() for key in keys],
+)
+def test_resolve_auth_config_full_url_table(registry, key):
+    auths = {"testIndex": auth("docker-user", "docker-pass"), HUB_URL: auth("baz-user", "pw")}
+    auths[key] = auth("configured", "pw")
+    found = DockerConfigProvider({"auths": auths}).get_credentials(ref(f"{registry}/team/app"))
+    assert found is not None
+    assert found.username == "configured"
+    del auths[key]
+    assert DockerConfigProvider({"auths": auths}).get_credentials(ref(f"{registry}/app")) is None
+
+
+@pytest.mark.parametrize("path", ["v1", "v1/", "v2/", "V1/"])
+def test_a_scheme_less_api_path_names_the_registry_not_a_namespace(path):
+    key = f"registry.example.com/{path}"
+    provider = DockerConfigProvider({"auths": {key: auth("alice", "pw")}})
+    if path.islower():
+        assert provider.get_credentials(ref("registry.example.com/team/app")).username == "alice"
+        assert provider.get_credentials(ref("registry.example.com/v1x/app")).username == "alice"
+    else:
+        # V1 is no API path: a namespace, which no (lowercase) repository can be under.
+        assert provider.get_credentials(ref("registry.example.com/team/app")) is None
+
+
+# --- The legacy ~/.dockercfg -----------------------------------------------------------------
+
+
+def test_the_legacy_dockercfg_is_read_last(home):
+    write_json(
+        home / ".dockercfg",
+        {
+            "https://index.docker.io/v1/": {**auth("hubuser", "pw"), "email": "a@example.com"},
+            "registry.example.com/v1/": auth("legacy", "pw"),
+            "quay.io/org": auth("quay", "pw"),  # keys name registries in this file
+        },
+    )
+    provider = DockerConfigProvider()
+    assert provider.get_credentials(ref("hubuser/app")).username == "hubuser"
+    assert provider.get_credentials(ref("registry.example.com/app")).username == "legacy"
+    assert provider.get_credentials(ref("quay.io/other/app")).username == "quay"
+
+    write_json(
+        home / ".docker" / "config.json", {"auths": {"registry.example.com": auth("new", "pw")}}
+    )
+    provider = DockerConfigProvider()
+    assert provider.get_credentials(ref("registry.example.com/app")).username == "new"
+    assert provider.get_credentials(ref("hubuser/app")).username == "hubuser"
+
+
+def test_a_dockercfg_with_an_auths_key_is_read_as_the_newer_format(home):
+    write_json(home / ".dockercfg", {"auths": {"r.example": auth("wrapped", "pw")}})
+    assert DockerConfigProvider().get_credentials(ref("r.example/app")).username == "wrapped"
+
+
+def test_a_malformed_dockercfg_is_a_configuration_error_naming_it(home):
+    write_json(home / ".dockercfg", {"r.example": "not an object"})
+    with pytest.raises(ConfigurationError, match=r"\.dockercfg: auths\['r\.example'\]"):
+        DockerConfigProvider().get_credentials(ref("r.example/app"))
+
+
 # --- Namespaced keys (containers-auth.json) -------------------------------------------------
 
 
@@ -288,6 +428,7 @@ def test_search_path_from_the_environment(home):
     assert auth_file_search_path({"HOME": str(home)}) == (
         home / ".docker" / "config.json",
         home / ".config" / "containers" / "auth.json",
+        home / ".dockercfg",
     )
     assert auth_file_search_path(
         {
@@ -300,10 +441,11 @@ def test_search_path_from_the_environment(home):
         Path("/etc/dockercfg/config.json"),
         Path("/run/user/1000/containers/auth.json"),
         Path("/cfg/containers/auth.json"),
+        home / ".dockercfg",
     )
     assert auth_file_search_path(
         {"HOME": str(home), "REGISTRY_AUTH_FILE": "/x/auth.json", "XDG_RUNTIME_DIR": "/run/u"}
-    ) == (home / ".docker" / "config.json", Path("/x/auth.json"))
+    ) == (home / ".docker" / "config.json", Path("/x/auth.json"), home / ".dockercfg")
 
 
 def test_reads_home_docker_config_by_default(home):

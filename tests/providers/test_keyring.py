@@ -73,6 +73,27 @@ def test_store_get_list_erase(plaintext_keyring):
     assert provider.list() == {}
 
 
+def test_list_addresses_gives_the_server_address_each_entry_was_stored_with(plaintext_keyring):
+    provider = KeyringProvider()
+    provider.store("docker.io", "hubuser", "pw", server_address="https://index.docker.io/v1/")
+    provider.store("localhost:5000", "alice", "pw", server_address="http://localhost:5000")
+    provider.store("r.example", "carol", "pw")  # no address given: its registry name
+    assert provider.list_addresses() == {
+        "http://localhost:5000": "alice",
+        "https://index.docker.io/v1/": "hubuser",
+        "r.example": "carol",
+    }
+    assert provider.list() == {
+        "docker.io": "hubuser",
+        "localhost:5000": "alice",
+        "r.example": "carol",
+    }
+    # Storing again under another spelling replaces the address; erasing drops it.
+    provider.store("localhost:5000", "alice", "pw2", server_address="localhost:5000")
+    provider.erase("https://index.docker.io/v1/")
+    assert provider.list_addresses() == {"localhost:5000": "alice", "r.example": "carol"}
+
+
 def test_answers_only_for_the_registry_stored(plaintext_keyring):
     provider = KeyringProvider()
     provider.store("registry.example.com", "alice", CANARY)

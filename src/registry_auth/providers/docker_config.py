@@ -11,12 +11,16 @@ Given a path, only that file is read (a directory stands for its ``config.json``
 1. Docker's file: ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``;
 2. the containers tools' files (podman, skopeo, buildah): ``$REGISTRY_AUTH_FILE`` alone if it is
    set, else ``$XDG_RUNTIME_DIR/containers/auth.json`` and then
-   ``$XDG_CONFIG_HOME/containers/auth.json`` (``~/.config/containers/auth.json``).
+   ``$XDG_CONFIG_HOME/containers/auth.json`` (``~/.config/containers/auth.json``);
+3. ``~/.dockercfg``, the legacy file of old docker clients: a JSON object of server address ->
+   ``{"auth", "email"}`` at the top level, with no ``auths`` wrapper. Its keys all name
+   registries, never namespaces.
 
 The first file that yields credentials for the reference wins; missing files are skipped. Docker's
 file comes first because the credentials are handed to a docker engine, and the docker CLI reads
-only that file. The containers tools search the other way round (their own files, then
-Docker's), so a registry with different accounts in both kinds of file gets Docker's here.
+only that file (or ``~/.dockercfg`` when it has none). The containers tools search the other way
+round (their own files, then Docker's, then ``~/.dockercfg``), so a registry with different
+accounts in both kinds of file gets Docker's here.
 
 When files are checked
 ----------------------
@@ -39,7 +43,7 @@ For a reference to registry ``R`` (``docker.io`` for Docker Hub):
 1. ``credHelpers``: an entry for ``R`` names the helper that holds its credentials
    (``"quay.io": "secretservice"`` runs ``docker-credential-secretservice``). What that helper
    answers is final for this file; it wins over ``credsStore``.
-2. ``auths`` entries keyed by a namespace: a key with a path and no scheme, such as
+2. ``auths`` entries keyed by a namespace: a key with a path and no ``://``, such as
    ``quay.io/org/repo`` or ``quay.io/org``, tried from the most specific namespace of the
    reference to the least. A namespace applies at path-component boundaries only (``quay.io/org``
    covers ``quay.io/org/app``, not ``quay.io/organisation/app``). This is how the containers
@@ -49,8 +53,11 @@ For a reference to registry ``R`` (``docker.io`` for Docker Hub):
    registry-level ``auths`` entries are not used, as with the docker CLI (``docker login``
    leaves empty ``{}`` markers there). docker-py differs: it falls back to them.
 4. ``auths`` entries for ``R``: a key naming ``R`` exactly, else the first key, in file order,
-   whose host is ``R`` once a scheme and a path are dropped (``https://registry.example.com/v2/``
-   counts for ``registry.example.com``).
+   whose host is ``R`` as the docker CLI reads keys (:func:`key_host`): a key with ``://`` is a
+   URL, and names its host and port (``https://registry.example.com/v2/`` counts for
+   ``registry.example.com``, ``https://::1:6555/v2/`` for ``[::1]:6555``). A key without one
+   whose path is just ``v1`` or ``v2`` (``registry.example.com/v1/``, ``localhost:8000/v2``) is
+   a registry's API address too, as for docker/cli and moby, not a namespace ``v1``.
 
 Docker Hub is looked up under ``https://index.docker.io/v1/`` (the key ``docker login`` writes,
 and the server URL helpers are asked for), then under the exact keys ``docker.io``,
@@ -104,9 +111,10 @@ import attrs
 
 from registry_auth._credentials import Credentials, Secret
 from registry_auth._errors import ConfigurationError, ProviderError
+from registry_auth._locations import LEGACY_FILE_NAME, docker_auth_files
 from registry_auth._reference import DOCKER_HUB, ImageReference
 
-__all__ = ["DockerConfigProvider", "auth_file_search_path"]
+__all__ = ["DockerConfigProvider", "auth_file_search_path", "key_host"]
 
 _logger: Final = logging.getLogger("registry_auth.providers.docker_config")
 
@@ -120,7 +128,7 @@ _HUB_HOSTS: Final = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker
 _TOKEN_USERNAME: Final = "<token>"  # noqa: S105 - the protocol's marker, not a password
 _NOT_FOUND: Final = "credentials not found in native keychain"
 _HELPER_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
-_SCHEMES: Final = ("https://", "http://")
+_API_PATHS: Final = frozenset({"v1", "v2"})
 _STDERR_LIMIT: Final = 200
 _DICT_SOURCE: Final = "the Docker configuration given as a dict"
 
@@ -132,21 +140,9 @@ def auth_file_search_path(environ: Mapping[str, str] | None = None) -> tuple[Pat
 
     See the module documentation for the order and why. The files need not exist.
     """
-    env = os.environ if environ is None else environ
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    paths: list[Path] = []
-    if env.get("DOCKER_CONFIG"):
-        paths.append(Path(env["DOCKER_CONFIG"]).expanduser() / "config.json")
-    else:
-        paths.append(home / ".docker" / "config.json")
-    if env.get("REGISTRY_AUTH_FILE"):
-        paths.append(Path(env["REGISTRY_AUTH_FILE"]).expanduser())
-    else:
-        if env.get("XDG_RUNTIME_DIR"):
-            paths.append(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
-        config_home = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else None
-        paths.append((config_home or home / ".config") / "containers" / "auth.json")
-    return tuple(paths)
+    return tuple(
+        Path(path) for path in docker_auth_files(os.environ if environ is None else environ)
+    )
 
 
 # --- Reading files: pure functions from JSON to _AuthFile -------------------------------------
@@ -161,20 +157,57 @@ class _Key:
     namespace: str  # "" for a registry-level key
 
     @classmethod
-    def parse(cls, text: str) -> _Key:
+    def parse(cls, text: str, *, legacy: bool = False) -> _Key:
+        """Read a key; ``legacy`` for ``~/.dockercfg``, whose keys all name registries."""
         rest = text.strip()
-        lowered = rest.lower()
-        scheme = next((s for s in _SCHEMES if lowered.startswith(s)), None)
-        if scheme is not None:
+        if "://" in rest:
             # A URL names a registry (docker login once wrote https://host/v1/ keys).
-            host, namespace = rest[len(scheme) :].partition("/")[0], ""
+            host, namespace = key_host(rest), ""
         else:
             host, _, namespace = rest.partition("/")
             namespace = namespace.strip("/")
-        host = _normalize_host(host)
-        if host == DOCKER_HUB and namespace == "v1":
-            namespace = ""  # index.docker.io/v1: Docker Hub account names are 4+ characters
-        return cls(text=text, host=host, namespace=namespace)
+            if legacy or namespace in _API_PATHS:
+                # registry.example.com/v1/ is a registry's API address, as for docker/cli and
+                # moby: no repository is named v1 or v2 at the top of a namespace that matters.
+                namespace = ""
+        return cls(text=text, host=_normalize_host(host), namespace=namespace)
+
+
+def key_host(key: str) -> str:
+    """The registry host (``host[:port]``) an ``auths`` key names, as the docker CLI reads it.
+
+    A key holding ``://`` is read as a URL: its host and port, an IPv6 address in brackets
+    (``https://::1:6555/v2/`` names ``[::1]:6555``, as Go's URL parser splits at the last
+    colon). Any other key is cut at its first ``/``. Case is kept.
+    """
+    text = key.strip()
+    if "://" in text:
+        authority = text.partition("://")[2]
+        for stop in "/?#":
+            authority = authority.partition(stop)[0]
+        authority = authority.rpartition("@")[2]
+        host = _url_host(authority)
+        if host is not None:
+            return host
+    return text.partition("/")[0]
+
+
+def _url_host(authority: str) -> str | None:
+    """``host[:port]`` of a URL's authority part, or None when it has no host."""
+    if authority.startswith("["):
+        host, bracket, after = authority[1:].partition("]")
+        if not bracket:
+            return None
+        port = after[1:] if after.startswith(":") else ""
+    else:
+        host, colon, port = authority.rpartition(":")
+        if not colon or not port.isdigit():
+            host, port = (host, "") if colon and not port else (authority, "")
+    if not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
 
 
 @attrs.frozen(kw_only=True)
@@ -236,7 +269,9 @@ def _string_field(document: _AuthFile, raw: Mapping[str, Any], key: str, field: 
     return value
 
 
-def _parse_entry(document: _AuthFile, key: str, raw: object) -> _Entry | None:
+def _parse_entry(
+    document: _AuthFile, key: str, raw: object, *, legacy: bool = False
+) -> _Entry | None:
     if not isinstance(raw, dict):
         raise _fail(document, f"auths[{key!r}] must be a JSON object")
     auth = _string_field(document, raw, key, "auth")
@@ -256,7 +291,7 @@ def _parse_entry(document: _AuthFile, key: str, raw: object) -> _Entry | None:
     if not username and not token:
         return None  # a marker left by docker login with a helper, or an e-mail alone
     return _Entry(
-        key=_Key.parse(key),
+        key=_Key.parse(key, legacy=legacy),
         username=username or _TOKEN_USERNAME,
         password=Secret(password),
         identity_token=Secret(token) if token else None,
@@ -274,17 +309,25 @@ def _check_helper_name(document: _AuthFile, where: str, name: object) -> str:
     return name
 
 
-def _parse_document(data: object, *, source: str, path: str | None) -> _AuthFile:
-    """Validate parsed ``config.json``/``auth.json`` content and decode its entries."""
+def _parse_document(
+    data: object, *, source: str, path: str | None, legacy: bool = False
+) -> _AuthFile:
+    """Validate parsed ``config.json``/``auth.json`` content and decode its entries.
+
+    ``legacy``: the content of a ``~/.dockercfg``, whose top level is what ``auths`` holds in
+    the newer files (unless it has an ``auths`` key of its own, as docker-py accepts).
+    """
     document = _AuthFile(source=source, path=path)
     if not isinstance(data, dict):
         raise _fail(document, "expected a JSON object at the top level")
+    if legacy and "auths" not in data:
+        data = {"auths": data}
     auths = data.get("auths") or {}
     if not isinstance(auths, dict):
         raise _fail(document, "'auths' must be a JSON object")
     entries = []
     for key, raw in auths.items():
-        entry = _parse_entry(document, key, raw)
+        entry = _parse_entry(document, key, raw, legacy=legacy)
         if entry is not None:
             entries.append(entry)
     helpers_raw = data.get("credHelpers") or {}
@@ -328,7 +371,8 @@ def _parse_bytes(raw: bytes, *, path: Path) -> _AuthFile:
     data, problem = _decode_json(raw)
     if problem is not None:
         raise _fail(_AuthFile(source=source, path=source), problem)
-    return _parse_document(data, source=source, path=source)
+    legacy = path.name == LEGACY_FILE_NAME
+    return _parse_document(data, source=source, path=source, legacy=legacy)
 
 
 # --- Choosing the entry for a reference: pure ---------------------------------------------------

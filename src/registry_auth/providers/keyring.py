@@ -11,7 +11,10 @@ What is stored, as keyring (service, username) -> secret:
   (``host[:port]``) in lowercase, ``docker.io`` for Docker Hub. The configuration file reads the
   same entry with ``{ keyring = "registry-auth:<registry>", username = "<username>" }``.
 - ``("<prefix>", "registries")`` -> an index, ``{"version": 1, "registries": {"<registry>":
-  "<username>"}}`` in JSON. It holds no secret. It tells the provider which username to ask for
+  "<username>"}, "addresses": {"<registry>": "<server address>"}}`` in JSON. It holds no
+  secret. ``addresses`` (optional) keeps the server address a client stored an entry under
+  (``https://index.docker.io/v1/`` from ``docker login``), which the credential helper's
+  ``list`` answers with. It tells the provider which username to ask for
   (the keyring API needs one) and lets :meth:`KeyringProvider.list` say what is stored, which
   the keyring API cannot enumerate.
 
@@ -195,8 +198,18 @@ class KeyringProvider:
             username=username, password=password, registry=ref.registry, provider=self.name
         )
 
-    def store(self, registry: str, username: str, password: str | Secret) -> None:
+    def store(
+        self,
+        registry: str,
+        username: str,
+        password: str | Secret,
+        *,
+        server_address: str | None = None,
+    ) -> None:
         """Store ``username`` and ``password`` for ``registry``, replacing what was there.
+
+        ``server_address`` is the address a client gave for the registry, as it wants to see
+        it again in :meth:`list_addresses` (Docker's credential helpers list entries that way).
 
         Raises:
             ConfigurationError: ``registry`` is not a registry host, or ``username`` is empty.
@@ -213,14 +226,18 @@ class KeyringProvider:
         service = f"{self.service_prefix}:{name}"
         keyring = _import_keyring(self.name)
         with self._locked(exclusive=True), self._backend_errors("store", name):
-            index = self._read_index(keyring)
+            index, addresses = self._read_document(keyring)
             previous = index.get(name)
             keyring.set_password(service, username, secret.reveal())
             if previous is not None and previous != username:
                 with contextlib.suppress(keyring.errors.PasswordDeleteError):
                     keyring.delete_password(service, previous)
             index[name] = username
-            self._write_index(keyring, index)
+            if server_address and server_address != name:
+                addresses[name] = server_address
+            else:
+                addresses.pop(name, None)
+            self._write_index(keyring, index, addresses)
         _logger.debug("stored keyring entry %r", service)
 
     def erase(self, registry: str) -> bool:
@@ -234,11 +251,12 @@ class KeyringProvider:
         service = f"{self.service_prefix}:{name}"
         keyring = _import_keyring(self.name)
         with self._locked(exclusive=True), self._backend_errors("erase", name):
-            index = self._read_index(keyring)
+            index, addresses = self._read_document(keyring)
             username = index.pop(name, None)
+            addresses.pop(name, None)
             erased = username is not None
             if erased:
-                self._write_index(keyring, index)
+                self._write_index(keyring, index, addresses)
             else:
                 found = keyring.get_credential(service, None)
                 username = found.username if found else None
@@ -308,16 +326,23 @@ class KeyringProvider:
             ) from exc
 
     def _read_index(self, keyring: ModuleType) -> dict[str, str]:
+        return self._read_document(keyring)[0]
+
+    def _read_document(self, keyring: ModuleType) -> tuple[dict[str, str], dict[str, str]]:
+        """The index: registry -> username, and registry -> server address as stored."""
         raw = keyring.get_password(self.service_prefix, _INDEX_USERNAME)
         if raw is None:
-            return {}
+            return {}, {}
         try:
             data = json.loads(raw)
             registries = data["registries"]
-            valid = isinstance(registries, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in registries.items()
+            addresses = data.get("addresses", {})
+            valid = all(
+                isinstance(table, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in table.items())
+                for table in (registries, addresses)
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             valid = False
         if not valid:
             raise ProviderError(
@@ -326,15 +351,35 @@ class KeyringProvider:
                 "the credentials again",
                 provider=self.name,
             )
-        return dict(registries)
+        return dict(registries), {k: v for k, v in addresses.items() if k in registries}
 
-    def _write_index(self, keyring: ModuleType, index: dict[str, str]) -> None:
+    def _write_index(
+        self, keyring: ModuleType, index: dict[str, str], addresses: dict[str, str]
+    ) -> None:
         if not index:
             with contextlib.suppress(keyring.errors.PasswordDeleteError):
                 keyring.delete_password(self.service_prefix, _INDEX_USERNAME)
             return
-        document = {"version": _INDEX_VERSION, "registries": dict(sorted(index.items()))}
+        document: dict[str, object] = {
+            "version": _INDEX_VERSION,
+            "registries": dict(sorted(index.items())),
+        }
+        if addresses:
+            document["addresses"] = dict(sorted(addresses.items()))
         keyring.set_password(self.service_prefix, _INDEX_USERNAME, json.dumps(document))
+
+    def list_addresses(self) -> dict[str, str]:
+        """The stored entries as server address -> username, sorted by address.
+
+        An entry's address is the ``server_address`` it was stored with, else its registry name.
+
+        Raises:
+            ProviderError: the keyring backend failed.
+        """
+        keyring = _import_keyring(self.name)
+        with self._locked(exclusive=False), self._backend_errors("listing", self.service_prefix):
+            index, addresses = self._read_document(keyring)
+        return dict(sorted((addresses.get(name, name), user) for name, user in index.items()))
 
     # Last in the class: below this line, "list" would name the method.
     def list(self) -> dict[str, str]:
