@@ -129,7 +129,7 @@ def run_import(*, runs: int = 40, use_hyperfine: bool = False) -> list[Row]:
             peer=ms["bare"],
             unit="ms",
             peer_name="python -c pass",
-            note="what using the value objects costs: attrs, re, logging",
+            note="what using the value objects costs: attrs and re",
             details=details,
         ),
         Row(
