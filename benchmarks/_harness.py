@@ -71,10 +71,14 @@ def interleaved(
 
 @dataclasses.dataclass(frozen=True)
 class Command:
-    """A program to time: its arguments and, optionally, what it reads on stdin."""
+    """A program to time: its arguments and, optionally, its stdin and environment variables.
+
+    ``env`` is added to (and wins over) the environment every command of a run shares.
+    """
 
     argv: tuple[str, ...]
     stdin: bytes | None = None
+    env: Mapping[str, str] | None = None
 
 
 def _hyperfine(
@@ -120,8 +124,9 @@ def _spawn_and_wait(command: Command, env: Mapping[str, str], stdin_file: Path |
     if stdin_file is not None:
         actions.append((os.POSIX_SPAWN_OPEN, 0, str(stdin_file), os.O_RDONLY, 0))
     program = shutil.which(command.argv[0], path=env.get("PATH")) or command.argv[0]
+    environment = {**env, **(command.env or {})}
     started = time.perf_counter()
-    pid = os.posix_spawn(program, list(command.argv), dict(env), file_actions=actions)
+    pid = os.posix_spawn(program, list(command.argv), environment, file_actions=actions)
     _, status = os.waitpid(pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -176,11 +181,14 @@ def time_commands(
     the time an empty program (``true``) takes the same way is subtracted from each run, and
     its own times are returned under :data:`EMPTY_PROGRAM`. With
     ``use_hyperfine``, hyperfine installed (Debian package ``hyperfine``) and no command reading
-    stdin, hyperfine times them instead (``--shell=none``), one command after the other.
+    stdin or needing its own environment, hyperfine times them instead (``--shell=none``), one
+    command after the other.
     """
     environment = dict(os.environ if env is None else env)
     tool = shutil.which("hyperfine") if use_hyperfine else None
-    if tool is not None and all(command.stdin is None for command in commands.values()):
+    if tool is not None and all(
+        command.stdin is None and not command.env for command in commands.values()
+    ):
         return _hyperfine(commands, runs, warmup, environment, tool), "hyperfine --shell=none"
     return _spawn_loop(commands, runs, warmup, environment), "posix_spawn loop, minus `true`"
 

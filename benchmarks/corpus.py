@@ -16,6 +16,7 @@ from typing import Final
 __all__ = [
     "MALFORMED_REFERENCES",
     "docker_config",
+    "gateway_lookups",
     "peer_parse",
     "references",
     "write_docker_config",
@@ -89,6 +90,19 @@ def references(count: int, *, seed: int = 20240611) -> list[str]:
     """``count`` distinct, valid image references of the mixed kinds gateways pull."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     return [_reference(rng, index) for index in range(count)]
+
+
+def gateway_lookups(containers: int, lookups: int, *, seed: int = 20240612) -> list[str]:
+    """A gateway's ``lookups`` reference texts: its ``containers`` images, in a random order.
+
+    A gateway runs a few dozen containers, each named by one reference, of the same mixed kinds
+    as :func:`references`; it reads each again at every pull, credential lookup and status
+    report. The texts are copies (as read from a configuration or a request each time), never
+    the same string object twice in a row.
+    """
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    images = references(containers, seed=seed)
+    return ["".join(list(rng.choice(images))) for _ in range(lookups)]
 
 
 MALFORMED_REFERENCES: Final = (

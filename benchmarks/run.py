@@ -31,7 +31,7 @@ def _suites(quick: bool, *, hyperfine: bool = False) -> dict[str, Callable[[], l
     """Each suite, sized for a real run or (``quick``) for a smoke test."""
     if quick:
         return {
-            "parse": lambda: bench_parse.run(count=500, runs=3),
+            "parse": lambda: bench_parse.run(count=500, runs=3, containers=5, lookups=500),
             "docker-config": lambda: bench_docker_config.run(registries=3, count=50, runs=3),
             "import": lambda: bench_startup.run_import(runs=3, use_hyperfine=hyperfine),
             "helper": lambda: bench_startup.run_helper(runs=3),

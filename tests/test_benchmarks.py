@@ -25,6 +25,7 @@ from benchmarks._harness import (
 from benchmarks.corpus import (
     MALFORMED_REFERENCES,
     docker_config,
+    gateway_lookups,
     peer_parse,
     references,
     registries_of,
@@ -60,6 +61,24 @@ def test_the_corpus_is_distinct_valid_and_read_alike_by_docker_py():
             "hub" if ref.is_docker_hub else "ecr" if parse_ecr_host(ref.registry) else "other"
         )
     assert kinds == {"hub", "ecr", "other"}
+
+
+def test_a_gateway_looks_up_its_few_references_again_and_again_as_fresh_texts():
+    workload = gateway_lookups(12, 600)
+    assert len(workload) == 600
+    assert workload == gateway_lookups(12, 600)  # the same seed, the same lookups
+    assert set(workload) <= set(references(12, seed=20240612))
+    assert 6 < len(set(workload)) <= 12
+    assert len({id(text) for text in workload}) == 600  # no string object read twice
+    for text in set(workload):
+        assert ImageReference.parse(text).registry == peer_parse(text)[0]
+
+
+def test_the_parse_runs_start_with_an_empty_memo():
+    ImageReference.parse("registry.example.com/team/app:1")
+    assert _reference._MEMO
+    bench_parse.forget_parsed()
+    assert _reference._MEMO == {}
 
 
 def test_malformed_references_are_refused_by_us_and_mostly_accepted_by_docker_py():
@@ -155,6 +174,25 @@ def test_processes_are_timed_with_stdin_from_a_file(tmp_path):
         time_commands({"fails": Command(("false",))}, runs=1, warmup=0, use_hyperfine=False)
 
 
+def test_a_command_gets_its_own_variables_over_the_shared_environment(tmp_path):
+    marker = tmp_path / "seen"
+    script = f"import os; open({str(marker)!r}, 'w').write(os.environ['BENCH_WHO'])"
+    shared = {"PATH": "/usr/bin:/bin", "BENCH_WHO": "shared"}
+    commands = {"own": Command((sys.executable, "-c", script), env={"BENCH_WHO": "own"})}
+    times, method = time_commands(commands, runs=1, warmup=0, env=shared, use_hyperfine=True)
+    assert method.startswith("posix_spawn")  # hyperfine cannot give a command its own variables
+    assert len(times["own"]) == 1
+    assert marker.read_text() == "own"
+
+
+def test_a_helper_row_compares_with_the_floor():
+    details = {"empty_program_ms": 0.5}
+    row = bench_startup._floor_row("get", 12.0, 10.0, details)
+    assert (row.ratio, row.target, row.met) == (1.2, "<= 1.25x", True)
+    assert bench_startup.FLOOR in row.peer_name
+    assert bench_startup._floor_row("get", 13.0, 10.0, details).met is False
+
+
 def test_the_interpreter_must_be_a_binary_not_a_shim(tmp_path):
     assert check_real_interpreter(sys.executable).startswith("/")
     shim = tmp_path / "python"
@@ -169,10 +207,18 @@ def test_the_runner_writes_its_results(tmp_path, capsys):
     report = json.loads(output.read_text())
     assert report["quick"] is True
     assert report["machine"]["cores"] >= 1
-    (row,) = report["rows"]
-    assert row["suite"] == "parse"
-    assert row["details"]["malformed_refused_ours"] == len(MALFORMED_REFERENCES)
-    assert "parse 500 mixed references" in capsys.readouterr().out
+    distinct, gateway = report["rows"]
+    assert distinct["suite"] == gateway["suite"] == "parse"
+    assert distinct["details"]["malformed_refused_ours"] == len(MALFORMED_REFERENCES)
+    assert distinct["target"] == "<= 1.5x, while strict"
+    assert gateway["target"] == "<= 0.5x"
+    assert gateway["details"]["lookups"] == 500
+    assert 1 <= gateway["details"]["containers"] <= 5
+    assert len(gateway["details"]["ours_s"]) == len(gateway["details"]["peer_s"]) == 3
+    assert gateway["ratio"] > 0
+    out = capsys.readouterr().out
+    assert "parse 500 mixed references" in out
+    assert "parse a gateway's 500 lookups of" in out
 
 
 # --- start-up and the credential helpers -----------------------------------------------------

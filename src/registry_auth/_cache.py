@@ -33,16 +33,14 @@ import base64
 import contextlib
 import datetime as dt
 import functools
-import hashlib
+import importlib
 import json
-import logging
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -53,12 +51,22 @@ from registry_auth._files import PRIVATE_FILE_MODE, private_directory_problem, w
 if sys.platform != "win32":
     import fcntl
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["CacheEntry", "CacheKey", "Clock", "RefreshPolicy", "TokenCache", "identity_digest"]
 
 Clock = Callable[[], dt.datetime]
 """A callable returning the current time as a timezone-aware datetime."""
 
-_logger: Final = logging.getLogger("registry_auth.cache")
+
+def _logger() -> logging.Logger:
+    # Created when a warning is due: a credential helper answering from a warm cache never
+    # imports logging.
+    import logging  # noqa: PLC0415
+
+    return logging.getLogger("registry_auth.cache")
+
 
 _FILE_NAME: Final = "tokens.json"
 _LOCK_NAME: Final = "tokens.lock"
@@ -87,7 +95,29 @@ def identity_digest(*parts: str | None) -> str:
 @functools.lru_cache(maxsize=256)
 def _digest(material: str) -> str:
     # Remembered: a provider asks for the same identity on every lookup.
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    digest: str = _sha256(material.encode()).hexdigest()
+    return digest[:32]
+
+
+def _load_sha256() -> Callable[[bytes], Any]:
+    """SHA-256 without loading OpenSSL where CPython ships its own implementation.
+
+    ``hashlib`` loads OpenSSL's library as it is imported, which costs a short-lived process
+    (a credential helper's ``get``) more than the rest of its answer. CPython's own SHA-256
+    module (``_sha2`` from 3.12, ``_sha256`` before) gives the same digests.
+    """
+    for name in ("_sha2", "_sha256"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        return module.sha256  # type: ignore[no-any-return]
+    from hashlib import sha256  # noqa: PLC0415 # pragma: no cover - a Python without them
+
+    return sha256  # pragma: no cover
+
+
+_sha256: Final = _load_sha256()
 
 
 @attrs.frozen(kw_only=True)
@@ -385,7 +415,7 @@ class _DiskStore:
         try:
             return _decode_file(data)
         except _CorruptCacheError as exc:
-            _logger.warning(
+            _logger().warning(
                 "ignoring the token cache file %s: %s; it will be rewritten", self.file, exc
             )
             return None
@@ -416,7 +446,7 @@ class _DiskStore:
                 return False
             except _UnsafeDirectoryError as exc:
                 self.usable = False
-                _logger.warning(
+                _logger().warning(
                     "not persisting tokens in %s: %s; keeping them in memory only",
                     self.directory,
                     exc,
@@ -437,7 +467,7 @@ class _DiskStore:
     def _give_up_locked(self, what: str, exc: OSError) -> None:
         if self.usable:
             self.usable = False
-            _logger.warning(
+            _logger().warning(
                 "%s in %s (%s: %s); keeping tokens in memory only",
                 what,
                 self.directory,
@@ -451,6 +481,35 @@ class _UnsafeDirectoryError(Exception):
 
 
 # --- the cache ------------------------------------------------------------------------------
+
+
+class _Flight:
+    """One fetch in progress: the callers waiting on it get its credentials, or its error.
+
+    What ``concurrent.futures.Future`` would do here, without importing that package (and
+    logging with it) into every process that reads the cache.
+    """
+
+    __slots__ = ("_done", "_error", "_result")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._result: Credentials | None = None
+        self._error: BaseException | None = None
+
+    def finish(self, result: Credentials | None, error: BaseException | None = None) -> None:
+        """Hand the outcome to every waiter."""
+        self._result, self._error = result, error
+        self._done.set()
+
+    def wait(self) -> Credentials:
+        """The fetch's credentials, once it is over; its error raised again, if it failed."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        if self._result is None:  # pragma: no cover - finish() gives one or the other
+            raise RuntimeError("a token fetch ended with neither credentials nor an error")
+        return self._result
 
 
 class TokenCache:
@@ -486,7 +545,7 @@ class TokenCache:
         self._disk = None if path is None else _DiskStore(Path(path))
         self._lock = threading.Lock()  # guards the two dicts; never held during a fetch or I/O
         self._entries: dict[CacheKey, CacheEntry] = {}
-        self._in_flight: dict[CacheKey, Future[Credentials]] = {}
+        self._in_flight: dict[CacheKey, _Flight] = {}
 
     @property
     def policy(self) -> RefreshPolicy:
@@ -541,17 +600,17 @@ class TokenCache:
             flight = self._in_flight.get(key)
             leader = flight is None
             if flight is None:
-                flight = Future()
+                flight = _Flight()
                 self._in_flight[key] = flight
         if not leader:
-            return flight.result()
+            return flight.wait()
         try:
             result = self._refresh(key, fetch, entry)
         except BaseException as exc:
-            flight.set_exception(exc)
+            flight.finish(None, exc)
             raise
         else:
-            flight.set_result(result)
+            flight.finish(result)
             return result
         finally:
             with self._lock:
@@ -607,7 +666,7 @@ class TokenCache:
         fetched_at = self.now()
         new_entry = self._policy.entry(credentials, fetched_at)
         if not new_entry.is_usable(fetched_at):
-            _logger.warning(
+            _logger().warning(
                 "the token just fetched for %s expired at %s, before this machine's time %s "
                 "(is the clock right?); it is returned but not cached",
                 key.registry,
@@ -625,7 +684,7 @@ class TokenCache:
         now = self.now()
         cause = _describe(exc)
         if entry is not None and entry.is_usable(now):
-            _logger.warning(
+            _logger().warning(
                 "refreshing the token for %s failed (%s); serving the cached token, which "
                 "expires at %s",
                 key.registry,

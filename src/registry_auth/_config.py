@@ -35,7 +35,6 @@ warning.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
@@ -54,6 +53,7 @@ from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import RegistryPattern
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Mapping
 
 __all__ = [
@@ -75,7 +75,11 @@ __all__ = [
 _SECRET_KEY_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
 _REFERENCE_KINDS: Final = ("env", "file", "keyring")
 
-logger = logging.getLogger("registry_auth.config")
+
+def _logger() -> logging.Logger:
+    import logging  # noqa: PLC0415 - only for a warning: the helpers' get never imports it
+
+    return logging.getLogger("registry_auth.config")
 
 
 def config_search_path(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
@@ -133,7 +137,7 @@ class Config:
             if entry.pattern is not None:
                 route = Route(pattern=entry.pattern, provider=provider)
                 for problem in key_problems(route):
-                    logger.warning(
+                    _logger().warning(
                         "%s: %s",
                         self.path or "configuration",
                         problem.message,
@@ -350,7 +354,7 @@ def _warn_if_readable(path: Path, inline: list[str]) -> None:
     except OSError:
         return
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        logger.warning(
+        _logger().warning(
             "%s holds inline secrets (%s) and is readable by other users (mode %o): "
             "chmod 600 it, or use { env = ... } / { keyring = ... } references",
             path,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 from typing import Any
 
 import attrs
@@ -45,6 +43,8 @@ class Secret:
 
     def fingerprint(self) -> str:
         """A short, stable, one-way digest of the value, safe to log to tell secrets apart."""
+        import hashlib  # noqa: PLC0415 - loads OpenSSL: only for those who ask
+
         return hashlib.sha256(self._value.encode()).hexdigest()[:12]
 
     def __bool__(self) -> bool:
@@ -121,6 +121,8 @@ class Credentials:
 
     def to_basic_auth(self) -> str:
         """The base64 ``user:password`` form used in ``config.json`` and HTTP Basic auth."""
+        import base64  # noqa: PLC0415 - a credential helper's get never needs it
+
         raw = f"{self.username}:{self.password.reveal()}".encode()
         return base64.b64encode(raw).decode("ascii")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +28,8 @@ from registry_auth._errors import ProviderLoadError
 from registry_auth._provider import CredentialProvider
 
 if TYPE_CHECKING:
+    import logging
+
     from registry_auth._compat import EntryPoint
 
 __all__ = [
@@ -56,7 +57,11 @@ _BUILTIN_PROVIDERS: Final = {
     "keyring": "registry_auth.providers.keyring:KeyringProvider",
 }
 
-logger = logging.getLogger("registry_auth.plugins")
+
+def _logger() -> logging.Logger:
+    import logging  # noqa: PLC0415 - only when a plugin fails: loading one never needs it
+
+    return logging.getLogger("registry_auth.plugins")
 
 
 @attrs.frozen(kw_only=True)
@@ -193,7 +198,7 @@ def _info_for(entry_point: EntryPoint) -> ProviderInfo:
         loaded = entry_point.load()
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not raised
         error: str | None = f"{type(exc).__name__}: {exc}"
-        logger.warning(
+        _logger().warning(
             "credential provider %r from %s failed to load: %s",
             entry_point.name,
             dist_name or entry_point.value,
@@ -269,7 +274,7 @@ def _load_builtin(name: str) -> Callable[..., Any]:
         from registry_auth._version import version  # noqa: PLC0415 - only on this failure
 
         error = f"{type(exc).__name__}: {exc}"
-        logger.warning(
+        _logger().warning(
             "credential provider %r from %s failed to load: %s", name, _OWN_DISTRIBUTION, error
         )
         raise ProviderLoadError(

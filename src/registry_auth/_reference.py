@@ -19,6 +19,7 @@ immutable: :meth:`ImageReference.parse` remembers the last few thousand texts it
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import sys
@@ -58,16 +59,24 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 _REMOTE = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 
 # Always used with fullmatch (never match + "$", which would accept a trailing newline).
-_REFERENCE_RE: Final = re.compile(
+_REFERENCE = (
     rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_REMOTE})"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?",
-    re.ASCII,
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
 )
+_IMAGE_ID = r"[a-f0-9]{64}"
 
 _DOMAIN_RE: Final = re.compile(_DOMAIN, re.ASCII)
-_PATH_COMPONENT_RE: Final = re.compile(_PATH_COMPONENT, re.ASCII)
-_TAG_RE: Final = re.compile(_TAG, re.ASCII)
-_IMAGE_ID_RE: Final = re.compile(r"[a-f0-9]{64}", re.ASCII)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern``, compiled on first use.
+
+    Compiling costs a short-lived process more than it would ever save: a credential helper's
+    ``get`` reads a server address (:data:`_DOMAIN_RE`) and never parses a reference.
+    """
+    return re.compile(pattern, re.ASCII)
+
 
 # The fast path of ImageReference.parse(): the same grammar for the references met day to day (a
 # host name for a registry, a sha256 digest), written for the regular expression engine to run
@@ -92,16 +101,28 @@ def _greedy(pattern: str) -> str:
     return re.sub(r"(?<=[+*?}])\+", "", pattern)
 
 
-def _fast_matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
-    """The ``fullmatch`` of ``pattern``, made greedy where Python has no possessive quantifiers."""
+def _fast_matcher(name: str, pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """The ``fullmatch`` of ``pattern``, made greedy where Python has no possessive quantifiers.
+
+    Compiled on the first call, which puts the compiled ``fullmatch`` in the module's global
+    ``name`` for the calls after it: ``parse`` looks the name up on every call.
+    """
     if sys.version_info < (3, 11):  # pragma: no cover - tested on Python 3.10 only
         pattern = _greedy(pattern)
-    return re.compile(pattern, re.ASCII).fullmatch
+
+    def compile_and_match(text: str) -> re.Match[str] | None:
+        fullmatch = re.compile(pattern, re.ASCII).fullmatch
+        globals()[name] = fullmatch
+        return fullmatch(text)
+
+    return compile_and_match
 
 
 # Each matches a whole text (path, tag): one on Docker Hub, one whose first component is a host.
-_fast_on_docker_hub: Final = _fast_matcher(_FAST_PATH + _FAST_TAG_AND_DIGEST)
-_fast_with_registry: Final = _fast_matcher(f"{_FAST_HOST}/{_FAST_PATH}{_FAST_TAG_AND_DIGEST}")
+_fast_on_docker_hub = _fast_matcher("_fast_on_docker_hub", _FAST_PATH + _FAST_TAG_AND_DIGEST)
+_fast_with_registry = _fast_matcher(
+    "_fast_with_registry", f"{_FAST_HOST}/{_FAST_PATH}{_FAST_TAG_AND_DIGEST}"
+)
 
 # Digest algorithms the engine can verify, and the length of their hex encoding.
 _DIGEST_HEX_LENGTHS: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -174,7 +195,7 @@ def _path_problem(remote: str) -> str | None:
     for component in remote.split("/"):
         if not component:
             return f"the repository name {remote!r} has an empty path component"
-        if not _PATH_COMPONENT_RE.fullmatch(component):
+        if not _compiled(_PATH_COMPONENT).fullmatch(component):
             return f"invalid repository path component {component!r}: {_COMPONENT_RULE}"
     return None
 
@@ -199,7 +220,7 @@ def _explain(text: str) -> str:
     else:
         remote = name
     problem = _path_problem(remote)
-    if problem is None and tag is not None and not _TAG_RE.fullmatch(tag):
+    if problem is None and tag is not None and not _compiled(_TAG).fullmatch(tag):
         problem = f"invalid tag {tag!r}: {_TAG_RULE}"
     if problem is None and at:
         problem = _digest_problem(digest)
@@ -228,7 +249,7 @@ def _parse_slowly(text: str) -> ImageReference | str:
     """The full parse, with an explanation for every failure."""
     if not text:
         return "it is empty"
-    if len(text) == _IMAGE_ID_LENGTH and _IMAGE_ID_RE.fullmatch(text):
+    if len(text) == _IMAGE_ID_LENGTH and _compiled(_IMAGE_ID).fullmatch(text):
         return (
             "a 64-character hexadecimal string is an image ID, not a repository name "
             "(to pin an image, use name@sha256:<hex>)"
@@ -236,7 +257,7 @@ def _parse_slowly(text: str) -> ImageReference | str:
     domain, remainder = _split_domain(text)
     # (Docker first refuses uppercase before the first ':'. The grammar refuses it in the path,
     # and the digest check in the algorithm, so that step changes no outcome, only the error.)
-    match = _REFERENCE_RE.fullmatch(f"{domain}/{remainder}")
+    match = _compiled(_REFERENCE).fullmatch(f"{domain}/{remainder}")
     if match is None or match["domain"] is None:
         # A match without a domain means the registry split off above is not a host name
         # ("foo_bar.com/app"). Go then reads the whole name as a path on an empty registry,
@@ -379,7 +400,7 @@ class ImageReference:
     digest: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> ImageReference:
+    def parse(cls, text: str) -> ImageReference:  # noqa: PLR0912 - the fast path, inlined
         """Parse ``text`` as ``docker pull`` would.
 
         Raises:
@@ -412,8 +433,25 @@ class ImageReference:
             if len(path) <= _NAME_MAX:
                 # Only a sha256 digest matched, and it ends the text.
                 digest = text[-_SHA256_DIGEST_LENGTH:] if "@" in text else None
-                ref = ImageReference(registry=registry, repository=path, tag=tag, digest=digest)
-                return _remember(text, ref) if exact else ref
+                if (
+                    _SETTERS is None
+                ):  # pragma: no cover - an attrs that lays the class out otherwise
+                    ref = ImageReference(registry=registry, repository=path, tag=tag, digest=digest)
+                else:
+                    # What attrs' __init__ does, without going through object.__setattr__ for
+                    # each slot: see _slot_setters().
+                    ref = _new(ImageReference)
+                    set_registry, set_repository, set_tag, set_digest, set_hash = _SETTERS
+                    set_registry(ref, registry)
+                    set_repository(ref, path)
+                    set_tag(ref, tag)
+                    set_digest(ref, digest)
+                    set_hash(ref, None)
+                if exact:  # _remember(), inlined
+                    if len(_MEMO) >= _MEMO_SIZE:
+                        _MEMO.clear()
+                    _MEMO[text] = ref
+                return ref
         result = _parse_slowly(text)
         if isinstance(result, str):
             raise _invalid(text, result)
@@ -451,7 +489,7 @@ class ImageReference:
         ref = _under_registry_url(name, url) if url else _parse_field(name)
         if tag_field is None:
             return ref
-        if not _TAG_RE.fullmatch(tag_field):
+        if not _compiled(_TAG).fullmatch(tag_field):
             raise InvalidReferenceError(
                 f"invalid image tag {tag_field!r}: {_TAG_RULE}", text=tag_field
             )
@@ -483,7 +521,7 @@ class ImageReference:
         path = self.repository
         if path.startswith(_OFFICIAL_PREFIX) and "/" not in path[len(_OFFICIAL_PREFIX) :]:
             short = path[len(_OFFICIAL_PREFIX) :]
-            if self.tag is None and self.digest is None and _IMAGE_ID_RE.fullmatch(short):
+            if self.tag is None and self.digest is None and _compiled(_IMAGE_ID).fullmatch(short):
                 return path
             return short + self._suffix
         first = path.partition("/")[0]
@@ -507,7 +545,7 @@ class ImageReference:
         Raises:
             InvalidReferenceError: ``tag`` is not a valid tag.
         """
-        if not _TAG_RE.fullmatch(tag):
+        if not _compiled(_TAG).fullmatch(tag):
             raise InvalidReferenceError(f"invalid tag {tag!r}: {_TAG_RULE}", text=tag)
         return attrs.evolve(self, tag=tag)
 
@@ -544,6 +582,39 @@ def _remember(text: str, ref: ImageReference) -> ImageReference:
         _MEMO.clear()
     _MEMO[text] = ref
     return ref
+
+
+# The slots attrs' __init__ fills, in order: the fields, then its hash cache (None: not computed).
+_SLOT_NAMES: Final = ("registry", "repository", "tag", "digest", "_attrs_cached_hash")
+_new: Final = object.__new__
+
+
+def _slot_setters() -> tuple[Callable[[ImageReference, object], None], ...] | None:
+    """The ``__set__`` of each slot :data:`_SLOT_NAMES` names; None if the class differs.
+
+    A frozen attrs class's ``__init__`` fills each slot through ``object.__setattr__``, to get
+    past the class's own ``__setattr__``, which refuses. The slots' member descriptors write
+    them directly, for about half the cost; ``parse`` builds its values so, in a plain
+    ``ImageReference`` (no other class is involved). Where attrs lays the class out otherwise,
+    or the result is not what the constructor builds, ``parse`` calls the constructor.
+    """
+    fields = [field.name for field in attrs.fields(ImageReference)]
+    slots = set(vars(ImageReference).get("__slots__", ()))
+    if fields != list(_SLOT_NAMES[:4]) or slots != {*_SLOT_NAMES, "__weakref__"}:
+        return None  # pragma: no cover - the attrs versions we support
+    setters = tuple(vars(ImageReference)[name].__set__ for name in _SLOT_NAMES)
+    probe = _new(ImageReference)
+    for setter, value in zip(
+        setters, ("registry.example", "team/app", "1.0", None, None), strict=True
+    ):
+        setter(probe, value)
+    expected = ImageReference(registry="registry.example", repository="team/app", tag="1.0")
+    if probe != expected or hash(probe) != hash(expected):  # pragma: no cover - as above
+        return None
+    return setters
+
+
+_SETTERS: Final = _slot_setters()
 
 
 def _parse_field(name: str) -> ImageReference:

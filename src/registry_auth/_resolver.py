@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ from registry_auth._provider import CredentialProvider, InvalidatingProvider
 from registry_auth.matching import RegistryPattern
 
 if TYPE_CHECKING:
+    import logging
     from os import PathLike
 
     from registry_auth._credentials import Credentials
@@ -19,7 +20,24 @@ if TYPE_CHECKING:
 
 __all__ = ["CredentialResolver", "Route"]
 
-logger = logging.getLogger("registry_auth.resolver")
+_LOGGER_NAME = "registry_auth.resolver"
+_DEBUG = 10  # logging.DEBUG
+_loggers: list[logging.Logger] = []  # the resolver's logger, once logging is imported
+
+
+def _debug_logger() -> logging.Logger | None:
+    """The resolver's logger if it writes DEBUG lines, else None.
+
+    Where nothing has imported logging, nothing can have asked for DEBUG lines: the resolver
+    does not import it for them (a credential helper's ``get`` never does).
+    """
+    if not _loggers:
+        logging = sys.modules.get("logging")
+        if logging is None:
+            return None
+        _loggers.append(logging.getLogger(_LOGGER_NAME))
+    logger = _loggers[0]
+    return logger if logger.isEnabledFor(_DEBUG) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -112,7 +130,8 @@ class CredentialResolver:
                 provider = entry
             credentials = provider.get_credentials(ref)
             if credentials is not None:
-                if logger.isEnabledFor(logging.DEBUG):
+                logger = _debug_logger()
+                if logger is not None:
                     logger.debug(
                         "credentials for %s from provider %r (user %r)",
                         ref.registry,
@@ -122,7 +141,8 @@ class CredentialResolver:
                 if credentials.provider is None:
                     credentials = attrs.evolve(credentials, provider=provider.name)
                 return credentials
-        if logger.isEnabledFor(logging.DEBUG):
+        logger = _debug_logger()
+        if logger is not None:
             logger.debug("no provider has credentials for %s", ref.registry)
         return None
 

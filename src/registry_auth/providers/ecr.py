@@ -19,7 +19,6 @@ import datetime as dt
 import fnmatch
 import functools
 import importlib.util
-import logging
 import os
 import re
 import threading
@@ -39,6 +38,8 @@ from registry_auth._errors import (
 from registry_auth.matching import RegistryPattern
 
 if TYPE_CHECKING:
+    import logging
+
     import boto3.session
 
     from registry_auth._reference import ImageReference
@@ -52,7 +53,14 @@ ClientFactory = Callable[[str, str, bool], Any]
 ``get_authorization_token(**params)`` method.
 """
 
-_logger: Final = logging.getLogger("registry_auth.providers.ecr")
+
+def _logger() -> logging.Logger:
+    # Only a token fetch logs, and botocore imports logging then anyway: a lookup answered
+    # from the token cache never does.
+    import logging  # noqa: PLC0415
+
+    return logging.getLogger("registry_auth.providers.ecr")
+
 
 _PROVIDER_NAME: Final = "ecr"
 _EXTRA_HINT: Final = "install it with: pip install 'registry-auth[ecr]'"
@@ -418,8 +426,12 @@ _TOKEN_IN_LOG_RE: Final = re.compile(
 _BOTOCORE_BODY_LOGGERS: Final = ("botocore.parsers", "botocore.endpoint", "botocore.hooks")
 
 
-class _TokenLogFilter(logging.Filter):
-    """Masks ECR tokens in botocore's DEBUG records of whole AWS answers."""
+class _TokenLogFilter:
+    """Masks ECR tokens in botocore's DEBUG records of whole AWS answers.
+
+    A logging filter is any object with this ``filter`` method: no ``logging.Filter`` base,
+    so that importing this module does not import logging.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -437,6 +449,8 @@ _TOKEN_LOG_FILTER: Final = _TokenLogFilter()
 
 def _mask_tokens_in_botocore_logs() -> None:
     """Keep ECR tokens out of botocore's DEBUG logging of response bodies (idempotent)."""
+    import logging  # noqa: PLC0415 - with boto3, which imports it anyway
+
     for name in _BOTOCORE_BODY_LOGGERS:
         target = logging.getLogger(name)
         if _TOKEN_LOG_FILTER not in target.filters:
@@ -826,7 +840,7 @@ class EcrProvider:
 
     def _fetch(self, host: EcrHost, settings: EcrSettings) -> Credentials:
         service = "ecr-public" if host.public else "ecr"
-        _logger.debug(
+        _logger().debug(
             "asking %s in %s for a token for %s%s",
             service,
             host.api_region,
