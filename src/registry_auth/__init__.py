@@ -180,4 +180,7 @@ if not TYPE_CHECKING:
         return sorted({*globals(), *__all__})
 
 
+# A literal in a tiny module (the build reads it there too): no package metadata is read.
+from registry_auth._version import __version__ as __version__  # noqa: E402 - after the table
+
 del TYPE_CHECKING  # not part of the API
