@@ -14,6 +14,10 @@ from registry_auth._version import version
 def test_the_package_version_is_the_installed_distribution_version():
     assert registry_auth.__version__ == importlib.metadata.version("registry-auth")
     assert version() == registry_auth.__version__
+    from registry_auth import __version__
+
+    assert __version__ == registry_auth.__version__
+    assert "__version__" in dir(registry_auth)
 
 
 def test_import_reads_no_metadata_and_loads_neither_docker_nor_boto3():
