@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from registry_auth._provider import CredentialProvider, InvalidatingProvider
     from registry_auth._reference import DOCKER_HUB, ImageReference
     from registry_auth._resolver import CredentialResolver, Route
+    from registry_auth._version import __version__ as __version__
     from registry_auth.matching import image_matches
     from registry_auth.providers.docker_config import DockerConfigProvider
     from registry_auth.providers.dockerhub import DockerHubProvider
@@ -162,6 +163,9 @@ if not TYPE_CHECKING:
         module = _SOURCES.get(name)
         if module is not None:
             value = getattr(import_module(module), name)
+        elif name == "__version__":
+            # A literal in a tiny module, which the build reads too: no package metadata.
+            value = import_module("registry_auth._version").__version__
         elif name.startswith("__"):
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         else:
@@ -177,7 +181,7 @@ if not TYPE_CHECKING:
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+        return sorted({*globals(), *__all__, "__version__"})
 
 
 del TYPE_CHECKING  # not part of the API

@@ -74,7 +74,7 @@ from registry_auth._errors import (
     RegistryUnavailableError,
 )
 from registry_auth._reference import DOCKER_HUB, ImageReference
-from registry_auth._version import version
+from registry_auth._version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -184,7 +184,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _VersionAction(argparse.Action):
-    """``--version``: reads the installed version only when asked."""
+    """``--version``: prints the version and exits."""
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
         super().__init__(
@@ -198,7 +198,7 @@ class _VersionAction(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        sys.stdout.write(f"registry-auth {version()}\n")
+        sys.stdout.write(f"registry-auth {__version__}\n")
         parser.exit(EXIT_OK)
 
 

@@ -171,9 +171,9 @@ def run(
         elif action == "list":
             _list(stdin, stdout)
         elif action == "version":
-            from registry_auth._version import version  # noqa: PLC0415
+            from registry_auth._version import __version__  # noqa: PLC0415
 
-            stdout.write(f"docker-credential-registry-auth (registry-auth) {version()}\n")
+            stdout.write(f"docker-credential-registry-auth (registry-auth) {__version__}\n")
         else:
             stdout.write(f"unknown action {action!r}: use get, store, erase, list or version\n")
             return 1

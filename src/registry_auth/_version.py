@@ -1,19 +1,10 @@
-"""The installed version, read from package metadata on first use."""
+"""registry-auth's version: the one place it is written (the build reads it from here too)."""
 
-from __future__ import annotations
+__all__ = ["__version__", "version"]
 
-import functools
-
-__all__ = ["version"]
+__version__ = "0.1.0.dev0"
 
 
-@functools.cache
 def version() -> str:
-    """registry-auth's version, or ``unknown`` when running from an uninstalled tree."""
-    from importlib.metadata import PackageNotFoundError  # noqa: PLC0415 - kept off import time
-    from importlib.metadata import version as distribution_version  # noqa: PLC0415
-
-    try:
-        return distribution_version("registry-auth")
-    except PackageNotFoundError:
-        return "unknown"
+    """registry-auth's version, for callers that ask for it by function."""
+    return __version__

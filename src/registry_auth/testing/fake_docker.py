@@ -13,7 +13,7 @@ registry-auth uses it: ``api.pull(..., stream=True, decode=True)``, ``api.inspec
   in reprs), :attr:`FakeDocker.distribution_requests`, :attr:`FakeDocker.inspected`,
   :attr:`FakeDocker.tags`, and :attr:`FakeDocker.registry_requests`.
 
-Failures are raised the way docker-py raises them against a real engine (dockerd 20.10), with
+Failures are raised the way docker-py raises them against a real engine (Docker Engine 20.10), with
 the same exception classes and texts: ``APIError`` 500 "unauthorized: authentication required",
 ``NotFound`` 404 "manifest unknown", ``ImageNotFound`` 404 "pull access denied ...", ``error``
 lines in the stream, ``requests`` connection errors. Script one with
@@ -409,7 +409,7 @@ class FakeDocker:
         if image.manifest_list and wanted not in image.platforms:
             # The engine finds this out after it started answering: an error line.
             return self._error_stream(ref, self._platform_text(wanted), layers=False)
-        # Like dockerd 20.10, a single-platform image is pulled whatever the platform.
+        # Like Docker Engine 20.10, a single-platform image is pulled whatever the platform.
         return self._stream(ref, image, platform, wrong_digest=wrong_digest)
 
     def inspect_image(self, image: str) -> dict[str, Any]:
