@@ -98,13 +98,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 import attrs
 
 from registry_auth._credentials import Credentials, Secret
 from registry_auth._errors import ConfigurationError, ProviderError
 from registry_auth._reference import DOCKER_HUB, ImageReference
+
+if TYPE_CHECKING:
+    from registry_auth._options import OptionTypes
 
 __all__ = ["DockerConfigProvider", "auth_file_search_path"]
 
@@ -521,6 +524,13 @@ class DockerConfigProvider:
         ConfigurationError: ``helper_timeout`` is not positive, ``recheck_interval`` is
             negative or not finite, or the dict is malformed.
     """
+
+    config_options: ClassVar[OptionTypes] = {
+        "config": ("string", "table"),
+        "helper_timeout": "number",
+        "recheck_interval": "number",
+        "name": "string",
+    }
 
     def __init__(
         self,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import attrs
 
 from registry_auth._credentials import Credentials, Secret, _to_secret
 from registry_auth._errors import ConfigurationError
 from registry_auth._reference import DOCKER_HUB, ImageReference
+
+if TYPE_CHECKING:
+    from registry_auth._options import OptionTypes
 
 __all__ = ["DockerHubProvider"]
 
@@ -37,6 +42,13 @@ class DockerHubProvider:
     password: Secret = attrs.field(converter=_to_secret)
     namespaces: tuple[str, ...] = attrs.field(default=(), converter=_namespaces)
     name: str = "dockerhub"
+
+    config_options: ClassVar[OptionTypes] = {
+        "username": "string",
+        "password": "secret",
+        "namespaces": "strings",
+        "name": "string",
+    }
 
     def __attrs_post_init__(self) -> None:
         if not self.username:
