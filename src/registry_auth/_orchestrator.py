@@ -61,6 +61,7 @@ from registry_auth._pull_errors import (
     build_failure,
     classify_exception,
     classify_message,
+    insecure_fallback_kind,
 )
 from registry_auth._reference import ImageReference
 from registry_auth._resolver import CredentialResolver, Route
@@ -962,7 +963,8 @@ class ContainerOrchestrator:
                 engine = classify_exception(item, reference=context.reference)
                 if engine is None:
                     raise item
-                raise _AttemptFailedError(build_failure(engine.kind, engine.detail, context), item)
+                kind = insecure_fallback_kind(engine, context)
+                raise _AttemptFailedError(build_failure(kind, engine.detail, context), item)
             if not isinstance(item, Mapping):
                 continue
             message = _error_of(item)
