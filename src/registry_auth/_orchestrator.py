@@ -412,11 +412,13 @@ class _StreamReader:
             return
         with self._socket_lock:
             sock = self._socket
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a blocked read
-            except OSError:
-                logger.debug("shutting the pull stream's socket down failed", exc_info=True)
+        if sock is None:
+            return  # no answer yet: nothing to wake, and waiting would eat the retry budget
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a blocked read
+        except OSError:
+            logger.debug("shutting the pull stream's socket down failed", exc_info=True)
+            return
         self._thread.join(_CANCEL_GRACE)
 
 
