@@ -447,7 +447,9 @@ def test_disk_cache_is_private_whatever_the_umask(clock, cache_dir):
     assert _mode(cache_dir / "tokens.lock") == 0o600
     assert cache.persistent
     assert cache.path == cache_dir
-    assert sorted(p.name for p in cache_dir.iterdir()) == ["tokens.json", "tokens.lock"]
+    fetch_lock = cache._disk.fetch_lock_file(KEY).name
+    assert sorted(p.name for p in cache_dir.iterdir()) == [fetch_lock, "tokens.json", "tokens.lock"]
+    assert _mode(cache_dir / fetch_lock) == 0o600
 
 
 def test_a_loosened_file_is_rewritten_private(clock, cache_dir):
@@ -648,3 +650,134 @@ def test_entry_round_trip_keeps_every_field(clock, cache_dir):
     assert entry.credentials.provider == "custom"
     assert entry.fetched_at == T0
     assert entry.refresh_at == T0 + dt.timedelta(minutes=30)
+
+
+# --- one fetch across processes ---------------------------------------------------------------
+
+_CONTENDER = textwrap.dedent(
+    """
+    import datetime as dt, os, sys, time
+    from pathlib import Path
+    from registry_auth import Credentials
+    from registry_auth._cache import CacheKey, TokenCache
+
+    directory, calls, ready, go = sys.argv[1:5]
+    Path(ready).touch()
+    while not os.path.exists(go):
+        time.sleep(0.005)
+
+    def fetch():
+        with open(calls, "a") as log:
+            log.write(f"{os.getpid()}\\n")
+        time.sleep(0.3)  # a call to AWS takes a while: the others come in meanwhile
+        now = dt.datetime.now(dt.timezone.utc)
+        return Credentials(username="AWS", password=f"token-{os.getpid()}",
+                           registry="r.example", expires_at=now + dt.timedelta(hours=12))
+
+    key = CacheKey(provider="ecr", registry="r.example")
+    print(TokenCache(path=directory).get_or_fetch(key, fetch).password.reveal())
+    """
+)
+
+
+def test_ten_processes_asking_at_once_make_one_fetch(tmp_path, cache_dir):
+    calls, go = tmp_path / "calls", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    processes = []
+    for n in range(10):
+        ready = tmp_path / f"ready-{n}"
+        command = [sys.executable, "-c", _CONTENDER, str(cache_dir), str(calls), str(ready)]
+        processes.append(
+            subprocess.Popen(
+                [*command, str(go)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for n in range(10):  # every process is started and waiting: then all go at once
+        while not (tmp_path / f"ready-{n}").exists():
+            assert processes[n].poll() is None, processes[n].communicate()
+            threading.Event().wait(0.01)
+    go.touch()
+    outcomes = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 10, outcomes
+    fetchers = calls.read_text().split()
+    assert len(fetchers) == 1
+    assert {out.strip() for out, _ in outcomes} == {f"token-{fetchers[0]}"}
+    assert [err for _, err in outcomes] == [""] * 10
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    print("held", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def _hold_fetch_lock(cache):
+    lock_file = cache._disk.fetch_lock_file(KEY)
+    lock_file.parent.mkdir(mode=0o700, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(lock_file)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_lock_holder_that_died_holds_nothing_up(clock, cache_dir):
+    cache = TokenCache(path=cache_dir, clock=clock, fetch_lock_timeout=600)
+    holder = _hold_fetch_lock(cache)
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+    fetch = Fetcher(token())
+    assert cache.get_or_fetch(KEY, fetch) == token()
+    assert fetch.calls == 1
+
+
+def test_a_hung_lock_holder_is_waited_for_only_so_long(clock, cache_dir, caplog):
+    cache = TokenCache(path=cache_dir, clock=clock, fetch_lock_timeout=0.05)
+    holder = _hold_fetch_lock(cache)
+    try:
+        fetch = Fetcher(token())
+        with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
+            assert cache.get_or_fetch(KEY, fetch) == token()
+        assert fetch.calls == 1
+        assert f"another process has been fetching the token for {HOST}" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+def test_the_fetch_lock_is_private_and_released_after_a_failed_fetch(clock, cache_dir, caplog):
+    cache = TokenCache(path=cache_dir, clock=clock, fetch_lock_timeout=0)
+    stale = TokenCache(path=cache_dir, clock=clock)
+    stale.get_or_fetch(KEY, token)
+    clock.advance(hours=7)  # past half the lifetime: a refresh is due, the token still valid
+    with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
+        assert cache.get_or_fetch(KEY, Fetcher(ProviderError("AWS is down"))) == token()
+    assert "serving the cached token" in caplog.text
+    assert "another process" not in caplog.text  # no one held the lock
+    lock_file = cache._disk.fetch_lock_file(KEY)
+    assert _mode(lock_file) == 0o600
+    caplog.clear()
+    fetch = Fetcher(token("new", at=clock.now))
+    with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
+        fresh = TokenCache(path=cache_dir, clock=clock, fetch_lock_timeout=0).get_or_fetch(
+            KEY, fetch
+        )
+    assert fresh == token("new", at=clock.now)
+    assert fetch.calls == 1
+    assert caplog.text == ""  # the failed fetch let go of the lock
+
+
+def test_fetch_lock_timeout_is_validated():
+    with pytest.raises(ConfigurationError, match="fetch_lock_timeout"):
+        TokenCache(fetch_lock_timeout=-1)

@@ -17,6 +17,7 @@ import pytest
 from registry_auth import (
     AuthenticationError,
     ConfigurationError,
+    CredentialResolver,
     Credentials,
     CredentialsNotFoundError,
     DigestMismatchError,
@@ -193,7 +194,8 @@ def one_line(stderr):
 def home(tmp_path):
     """A private HOME, XDG dirs and a file keyring: what login and diagnose touch."""
     root = tmp_path / "home"
-    root.mkdir()
+    for made in (".config", ".cache"):  # registry-auth creates nothing above its own dirs
+        (root / made).mkdir(parents=True)
     return {
         "HOME": str(root),
         "XDG_CONFIG_HOME": str(root / ".config"),
@@ -264,7 +266,7 @@ def test_help_and_docstring_document_the_same_exit_codes(command):
         (ConfigurationError("x"), 3),
         (ProviderLoadError("x", provider="p"), 3),
         (ProviderError("x"), 3),
-        (TokenFetchError("x"), 3),
+        (TokenFetchError("x"), 5),
         (AuthenticationError("x"), 4),
         (CredentialsNotFoundError("x"), 4),
         (ImageNotFoundError("x"), 1),
@@ -412,6 +414,34 @@ def test_pull_present_image_is_not_pulled_again(fake, stdin, capsys):
     assert data["pulled"] is False
     assert data["attempts"] == 0
     assert len(fake.pulls) == 1
+
+
+class _UnreachableTokenService:
+    name = "unreachable"
+
+    def __init__(self):
+        self.calls = 0
+
+    def get_credentials(self, ref):
+        self.calls += 1
+        raise TokenFetchError(
+            f"could not get a token for {ref.registry}: EndpointConnectionError",
+            registry=ref.registry,
+            provider=self.name,
+        )
+
+
+def test_pull_exits_5_when_the_token_service_stays_unreachable(fake, capsys, monkeypatch):
+    provider = _UnreachableTokenService()
+    monkeypatch.setattr(_cli, "load_resolver", lambda _config: CredentialResolver([provider]))
+    code = cli("pull", "--json", "--retries", "3", "--retry-interval", "1", IMAGE)
+    out, err = capsys.readouterr()
+    assert provider.calls == 3  # retried as transient ...
+    assert code == 5  # ... and reported as unreachable, as the retries implied
+    assert json.loads(out)["error"]["type"] == "TokenFetchError"
+    assert json.loads(out)["error"]["exit_code"] == 5
+    assert "could not get a token" in err
+    assert fake.pulls == []
 
 
 def test_pull_uses_the_configured_providers(fake, tmp_path, capsys, monkeypatch):
@@ -613,6 +643,70 @@ def test_login_store_config_into_a_broken_file_stores_nothing(home):
     assert run("resolve", f"{REGISTRY}/x", env=home, check=False).returncode == 1
 
 
+def test_login_store_config_tightens_its_own_directory_to_0700(home):
+    directory = user_config(home).parent
+    directory.mkdir()
+    directory.chmod(0o755)
+    login(home, REGISTRY, "-u", "alice", "--password-stdin", "--store", "config")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(user_config(home).stat().st_mode) == 0o600
+
+
+def test_login_store_config_refuses_a_shared_directory_that_is_not_its_own(home, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o775)
+    config = shared / "config.toml"
+    result = run_stdin(
+        [
+            *("--config", str(config), "login", REGISTRY, "-u", "alice", "--password-stdin"),
+            *("--store", "config", "--insecure-inline"),
+        ],
+        SECRET + "\n",
+        env=home,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert one_line(result.stderr) == (
+        f"registry-auth: error: {config}: not writing credentials in {shared}: it is open to "
+        "other users (mode 0775) and is not a registry-auth directory; chmod 700 it, or "
+        "choose another file\n"
+    )
+    assert not config.exists()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o775  # not someone else's to change
+
+
+def _someone_elses(directory):
+    """A directory this process did not make its own: another user's, or the root directory."""
+    if os.geteuid() == 0:
+        os.chown(directory, 4321, 4321)
+        return directory
+    return Path("/")
+
+
+def test_login_as_root_creates_nothing_in_another_users_home(home):
+    config_home = _someone_elses(Path(home["XDG_CONFIG_HOME"]))
+    env = {**home, "XDG_CONFIG_HOME": str(config_home)}
+    result = login(
+        env, REGISTRY, "-u", "alice", "--password-stdin", "--store", "config", check=False
+    )
+    assert result.returncode == 3
+    message = one_line(result.stderr)
+    assert f"cannot create its directory {config_home / 'registry-auth'}" in message
+    assert f"it would be created in {config_home}, which belongs to another user" in message
+    assert not (config_home / "registry-auth").exists()
+
+
+def test_login_creates_nothing_above_its_own_directory(home, tmp_path):
+    env = {**home, "XDG_CONFIG_HOME": str(tmp_path / "absent" / ".config")}
+    result = login(
+        env, REGISTRY, "-u", "alice", "--password-stdin", "--store", "config", check=False
+    )
+    assert result.returncode == 3
+    assert f"{tmp_path / 'absent' / '.config'}, which does not exist" in one_line(result.stderr)
+    assert not (tmp_path / "absent").exists()
+
+
 def test_logout_keeps_an_entry_written_by_hand(home, monkeypatch):
     config = user_config(home)
     config.parent.mkdir(parents=True)
@@ -740,6 +834,74 @@ def test_diagnose_invalid_config_exits_3(home, tmp_path):
     report = json.loads(result.stdout)
     assert "no-such-provider" in report["config"]["error"]
     assert report["config"]["used"] == str(config)
+
+
+def test_one_unreadable_secret_leaves_the_other_entries_working(home, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[registries."docker.io"]\nprovider = "dockerhub"\nusername = "hubuser"\n'
+        'password = { env = "DOCKERHUB_TOKEN" }\n'
+        f'[registries."{REGISTRY}"]\nprovider = "static"\nusername = "alice"\n'
+        'password = { env = "CLI_TEST_PASSWORD" }\n'
+    )
+    config.chmod(0o600)
+    monkeypatch.delenv("DOCKERHUB_TOKEN", raising=False)
+    env = {**home, "CLI_TEST_PASSWORD": SECRET}
+    other = run("--config", str(config), "resolve", "--json", f"{REGISTRY}/team/app", env=env)
+    assert json.loads(other.stdout)["username"] == "alice"
+    hub = run("--config", str(config), "resolve", "hubuser/hello", env=env, check=False)
+    assert hub.returncode == 3
+    assert hub.stderr == (
+        f"registry-auth: error: {config}: registries.'docker.io'.password: "
+        "environment variable DOCKERHUB_TOKEN is not set\n"
+    )
+    result = run("--config", str(config), "diagnose", "--no-engine", "--json", env=env, check=False)
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert report["config"]["error"] is None
+    assert {"pattern": REGISTRY, "provider": "static"} in report["routes"]
+    (broken,) = [route for route in report["routes"] if route.get("error")]
+    assert broken["pattern"] == "docker.io"
+    assert "DOCKERHUB_TOKEN is not set" in broken["error"]
+    errors = [f["message"] for f in report["findings"] if f["level"] == "error"]
+    assert errors == [f"docker.io -> dockerhub: unusable: {broken['error']}"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[registries."r.example"]\nprovider = "static"\nusername = "\xff"\n', "not UTF-8"),
+        (b"x = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    ],
+    ids=["not-utf8", "deep"],
+)
+@pytest.mark.parametrize("command", ["resolve", "kubelet-plugin"])
+def test_a_config_file_that_cannot_be_parsed_exits_3_in_one_line(
+    tmp_path, content, message, command
+):
+    config = tmp_path / "config.toml"
+    config.write_bytes(content)
+    request = json.dumps(
+        {
+            "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+            "kind": "CredentialProviderRequest",
+            "image": "r.example/x",
+        }
+    )
+    args = ["resolve", "r.example/x"] if command == "resolve" else ["kubelet-plugin"]
+    result = subprocess.run(
+        [*registry_auth_exe(), "--config", str(config), *args],
+        input=request,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+    assert str(config) in result.stderr
+    assert message in result.stderr
+    assert "internal error" not in result.stderr
 
 
 def test_diagnose_warns_about_a_readable_inline_secret_and_a_shared_cache(home, tmp_path):

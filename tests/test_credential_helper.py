@@ -205,6 +205,73 @@ def test_executable_configuration_error_never_shows_a_secret(env, tmp_path):
     assert b"Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'[registries."r.example"]\nprovider = "static"\nusername = "\xff"\n', b"not UTF-8"),
+        (b"x = " + b"[" * 5000 + b"]" * 5000, b"nested too deeply"),
+    ],
+    ids=["not-utf8", "deep"],
+)
+def test_executable_config_that_cannot_be_parsed_is_one_line_on_stdout(env, content, message):
+    config = Path(env["REGISTRY_AUTH_CONFIG"])
+    config.write_bytes(content)
+    result = helper("get", b"r.example", env)
+    assert result.returncode == 1
+    assert result.stdout.startswith(str(config).encode())
+    assert message in result.stdout
+    assert result.stdout.count(b"\n") == 1
+    assert result.stderr == b""
+
+
+def test_executable_get_answers_past_an_entry_whose_secret_is_unset(env):
+    config = Path(env["REGISTRY_AUTH_CONFIG"])
+    config.write_text(
+        config.read_text() + '[registries."docker.io"]\nprovider = "dockerhub"\n'
+        'username = "hubuser"\npassword = { env = "DOCKERHUB_TOKEN" }\n'
+    )
+    result = helper("get", b"https://registry.example.com", env)
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["Secret"] == SECRET
+    hub = helper("get", b"https://index.docker.io/v1/", env)
+    assert hub.returncode == 1
+    assert b"DOCKERHUB_TOKEN is not set" in hub.stdout
+
+
+def _bounded_memory():
+    import resource
+
+    limit = 1024**3
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_executable_get_refuses_a_secret_file_that_would_never_end(env, tmp_path, target):
+    if target == "fifo":
+        target = str(tmp_path / "secret.fifo")
+        os.mkfifo(target)
+    Path(env["REGISTRY_AUTH_CONFIG"]).write_text(
+        '[registries."registry.example.com"]\nprovider = "static"\nusername = "alice"\n'
+        f'password = {{ file = "{target}" }}\n'
+    )
+    exe = Path(sys.executable).with_name("docker-credential-registry-auth")
+    result = subprocess.run(
+        [str(exe), "get"],
+        input=b"registry.example.com",
+        capture_output=True,
+        check=False,
+        timeout=60,
+        env=env,
+        preexec_fn=_bounded_memory,
+    )
+    assert result.returncode == 1
+    assert result.stdout.decode().endswith(
+        f"registries.'registry.example.com'.password: cannot read secret file '{target}': "
+        f"it is not a regular file ({'a character device' if target.startswith('/dev/') else 'a FIFO'})\n"
+    )
+    assert result.stderr == b""
+
+
 def test_store_list_get_erase_through_the_keyring(tmp_path):
     """With no configuration file, the helper keeps what `docker login` stores in the keyring."""
     env = {

@@ -188,7 +188,8 @@ def isolated(tmp_path, monkeypatch):
     from keyrings.alt.file import PlaintextKeyring
 
     home = tmp_path / "home"
-    home.mkdir()
+    for made in (".config", ".cache"):  # as in a user's home; registry-auth makes neither
+        (home / made).mkdir(parents=True)
     work = tmp_path / "work"
     work.mkdir()
     for name in (

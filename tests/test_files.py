@@ -65,21 +65,60 @@ def private_files(directory: Path) -> dict[str, int]:
     return {path.name: mode(path) for path in directory.iterdir()}
 
 
+def cache_files(directory: Path) -> dict[str, int]:
+    """The token cache's files and modes, its one fetch lock (named by a digest) as fetch-*."""
+    return {
+        "fetch-*.lock" if name.startswith("fetch-") and name.endswith(".lock") else name: mode
+        for name, mode in private_files(directory).items()
+    }
+
+
 # -- the token cache ---------------------------------------------------------------------------
 
 
 def test_token_cache_is_0600_in_a_0700_directory_whatever_the_umask(
     tmp_path, loose_umask, canary_secret
 ):
-    directory = tmp_path / "deep" / "cache"
+    directory = tmp_path / "cache"
     cache = store(directory, canary_secret)
     assert cache.persistent
     assert mode(directory) == 0o700
-    assert private_files(directory) == {"tokens.json": 0o600, "tokens.lock": 0o600}
+    fetch_lock = cache._disk.fetch_lock_file(KEY).name
+    assert private_files(directory) == {
+        "tokens.json": 0o600,
+        "tokens.lock": 0o600,
+        fetch_lock: 0o600,
+    }
     # The file holds the token (base64, not as is), and nothing else in the directory does.
     assert canary_secret not in (directory / "tokens.json").read_text()
     reread = TokenCache(path=directory).get_or_fetch(KEY, lambda: pytest.fail("not cached"))
     assert reread.password.reveal() == canary_secret
+
+
+def test_the_token_cache_creates_nothing_above_its_own_directory(tmp_path, caplog, canary_secret):
+    directory = tmp_path / "home" / ".cache" / "registry-auth"
+    with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
+        cache = store(directory, canary_secret)
+    assert not cache.persistent
+    assert not (tmp_path / "home").exists()
+    assert f"it would be created in {directory.parent}, which does not exist" in caplog.text
+
+
+def test_as_root_the_token_cache_leaves_no_directory_in_another_users_home(
+    tmp_path, caplog, canary_secret
+):
+    users_cache = tmp_path / "home" / ".cache"
+    users_cache.mkdir(parents=True)
+    if os.geteuid() == 0:
+        os.chown(users_cache, 4321, 4321)
+    else:  # a directory that is not this user's: the root directory
+        users_cache = Path("/")
+    directory = users_cache / "registry-auth"
+    with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
+        cache = store(directory, canary_secret)
+    assert not cache.persistent
+    assert not directory.exists()
+    assert f"it would be created in {users_cache}, which belongs to another user" in caplog.text
 
 
 def test_a_cache_file_left_readable_is_replaced_by_a_private_one(tmp_path, canary_secret):
@@ -168,7 +207,8 @@ def fake_ecr(ecr_token) -> Iterator[FaultProxy]:
 @pytest.fixture
 def cli_env(tmp_path, fake_ecr) -> dict[str, str]:
     home = tmp_path / "home"
-    home.mkdir()
+    (home / ".cache").mkdir(parents=True)  # registry-auth creates nothing above its own dirs
+    (home / ".config").mkdir()
     config = tmp_path / "registry-auth.toml"
     config.write_text(
         f'[registries."*.dkr.ecr.*.amazonaws.com"]\nprovider = "ecr"\n'
@@ -216,13 +256,13 @@ def test_the_cli_keeps_ecr_tokens_in_a_private_cache(cli_env, fake_ecr, ecr_toke
     assert ecr_token not in result.stdout + result.stderr  # masked without --show-secret
     cache = Path(cli_env["XDG_CACHE_HOME"]) / "registry-auth"
     assert mode(cache) == 0o700
-    assert private_files(cache) == {"tokens.json": 0o600, "tokens.lock": 0o600}
+    assert cache_files(cache) == {"tokens.json": 0o600, "tokens.lock": 0o600, "fetch-*.lock": 0o600}
     asked = len(fake_ecr.requests)
     helper = run(["docker-credential-registry-auth", "get"], cli_env, ECR_HOST.encode())
     assert helper.returncode == 0, helper.stdout
     assert json.loads(helper.stdout)["Secret"] == ecr_token  # the one place it belongs
     assert len(fake_ecr.requests) == asked  # served from the private cache
-    assert private_files(cache) == {"tokens.json": 0o600, "tokens.lock": 0o600}
+    assert cache_files(cache) == {"tokens.json": 0o600, "tokens.lock": 0o600, "fetch-*.lock": 0o600}
 
 
 @pytest.mark.parametrize("existing", [None, 0o644])

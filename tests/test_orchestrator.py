@@ -6,10 +6,12 @@ import json
 import logging
 import os
 import random
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import types
 from pathlib import Path
 
 import attrs
@@ -935,6 +937,49 @@ def test_a_hung_engine_times_out(failure):
     finally:
         fake.release()
     assert len(fake.pulls) == 1
+
+
+class _SilentEngineStream:
+    """A pull stream shaped as docker-py's: a generator over a response whose connection's
+    socket is real; the engine sends one line, then nothing, as a stalled registry does."""
+
+    def __init__(self):
+        self.engine_end, self.client_end = socket.socketpair()
+        self.engine_end.sendall(b'{"status": "Pulling from team/app"}\n')
+
+    def pull(self, *_args, **_kwargs):
+        connection = types.SimpleNamespace(sock=self.client_end)
+        return self._lines(types.SimpleNamespace(raw=types.SimpleNamespace(connection=connection)))
+
+    @staticmethod
+    def _lines(response):
+        reader = response.raw.connection.sock.makefile("rb")
+        for line in reader:  # blocks in recv() once the first line is read
+            yield json.loads(line)
+
+    def close(self):
+        self.engine_end.close()
+        self.client_end.close()
+
+
+def _pull_threads():
+    return [t for t in threading.enumerate() if t.name == "registry-auth-pull" and t.is_alive()]
+
+
+def test_a_pull_that_times_out_leaves_no_reader_thread_behind():
+    fake = FakeDocker()
+    fake.add_image(f"{APP}:1.0")
+    silent = _SilentEngineStream()
+    fake.pull = silent.pull  # type: ignore[method-assign]  # the engine stalls mid-stream
+    orchestrator = ContainerOrchestrator(fake, sleep=lambda seconds: None)
+    others = set(_pull_threads())  # other tests' pulls may still be ending
+    try:
+        with pytest.raises(PullTimeoutError):
+            orchestrator.pull(f"{APP}:1.0", timeout=0.2, retries=1)
+        # this pull's reader was woken from its read and has ended, not left blocked
+        assert set(_pull_threads()) - others == set()
+    finally:
+        silent.close()
 
 
 # -- the engine client ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import attrs
 import docker.errors
 import pytest
 import requests
@@ -24,6 +25,7 @@ from registry_auth._pull_errors import (
     build_failure,
     classify_exception,
     classify_message,
+    insecure_fallback_kind,
     redact,
     wanted_platform,
 )
@@ -421,3 +423,46 @@ def test_redact_masks_secrets_where_they_stand_alone():
         "pw=********; again (********)"
     )
     assert redact("a p@ss! b", [Secret("p@ss!")]) == "a ******** b"
+
+
+# -- the engine's plain-HTTP retry of a TLS registry on a loopback address ---------------------
+
+RESET = "read tcp 127.0.0.1:51562->127.0.0.1:5443: read: connection reset by peer"
+
+
+@pytest.mark.parametrize(
+    ("registry", "detail", "username", "status", "kind"),
+    [
+        ("127.0.0.1:5443", RESET, None, 500, K.AUTHENTICATION),  # as dockerd 20.10 says it
+        ("localhost:5000", RESET, None, 500, K.AUTHENTICATION),
+        ("[::1]:5000", RESET, None, 500, K.AUTHENTICATION),
+        ("127.0.0.1:5443", RESET, "alice", 500, K.UNAVAILABLE),  # credentials were sent
+        ("127.0.0.1:5443", RESET, None, None, K.UNAVAILABLE),  # mid-stream: a real reset
+        ("registry.example.com", RESET, None, 500, K.UNAVAILABLE),  # verified TLS: no retry
+        ("10.0.0.5:5000", RESET, None, 500, K.UNAVAILABLE),
+        (
+            "127.0.0.1:5443",
+            "dial tcp 127.0.0.1:5443: connect: connection refused",
+            None,
+            500,
+            K.UNAVAILABLE,
+        ),
+    ],
+)
+def test_an_anonymous_reset_from_a_loopback_registry_is_missing_credentials(
+    registry, detail, username, status, kind
+):
+    context = FailureContext(
+        reference=ImageReference.parse(f"{registry}/team/app:1.0"), username=username
+    )
+    engine = classify_exception(make_api_error(500, detail), reference=context.reference)
+    assert engine is not None
+    assert engine.kind is K.UNAVAILABLE
+    engine = attrs.evolve(engine, status=status)
+    assert insecure_fallback_kind(engine, context) is kind
+    failure = build_failure(kind, engine.detail, context)
+    assert failure.transient is (kind is K.UNAVAILABLE)
+    if kind is K.AUTHENTICATION:
+        assert isinstance(failure.error, AuthenticationError)
+        assert "requires credentials" in failure.error.message
+        assert "none were sent" in failure.error.message

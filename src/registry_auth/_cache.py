@@ -13,7 +13,10 @@ The cache has three layers, kept apart so each can be tested on its own:
   ``0600``; writes are atomic (temporary file, ``fsync``, ``os.replace``) and serialized between
   processes with ``flock``. A damaged or foreign file is ignored (and later rewritten), and a
   directory that cannot be used leaves the cache working in memory: the disk never takes the
-  caller down.
+  caller down. Fetches are serialized between processes too: a process about to fetch a token
+  takes a lock file for its key (held only while fetching), then reads the file again, so that
+  ten processes started together make one fetch. The kernel drops the lock of a process that
+  dies; a holder that hangs is waited for only so long, then the waiter fetches on its own.
 
 >>> import datetime as dt
 >>> now = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
@@ -38,6 +41,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -70,6 +74,9 @@ def _logger() -> logging.Logger:
 
 _FILE_NAME: Final = "tokens.json"
 _LOCK_NAME: Final = "tokens.lock"
+_FETCH_LOCK_PREFIX: Final = "fetch-"
+DEFAULT_FETCH_LOCK_TIMEOUT: Final = 30.0
+"""How many seconds a process waits for another one's fetch of the same token."""
 _FORMAT: Final = "registry-auth/token-cache"
 _VERSION: Final = 1
 
@@ -397,6 +404,43 @@ class _DiskStore:
             return 0
         return removed
 
+    def fetch_lock_file(self, key: CacheKey) -> Path:
+        """The lock file a process holds while it fetches the token for ``key``."""
+        return self.directory / f"{_FETCH_LOCK_PREFIX}{_digest(key.as_text())[:16]}.lock"
+
+    @contextlib.contextmanager
+    def fetching(self, key: CacheKey, timeout: float) -> Iterator[bool]:
+        """Hold the fetch lock for ``key`` while the body runs; yields whether it is held.
+
+        Waits at most ``timeout`` seconds for another process's fetch (a holder that died
+        has no lock: the kernel released it); past that, or when the lock file cannot be
+        used, the body runs without the lock: a hung process must not stop this one.
+        """
+        if sys.platform == "win32" or not self._prepare():  # pragma: no cover - POSIX only
+            yield False
+            return
+        lock_file = self.fetch_lock_file(key)
+        try:
+            fd = os.open(
+                lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_FILE_MODE
+            )
+        except OSError as exc:
+            _logger().debug("fetching without the lock %s: %s", lock_file, exc.strerror)
+            yield False
+            return
+        try:
+            held = _flock_within(fd, timeout)
+            if not held:
+                _logger().warning(
+                    "another process has been fetching the token for %s for over %g s; "
+                    "fetching it here too",
+                    key.registry,
+                    timeout,
+                )
+            yield held
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
     def _read_all(self) -> dict[CacheKey, CacheEntry] | None:
         if not self._prepare():
             return None
@@ -476,6 +520,30 @@ class _DiskStore:
             )
 
 
+def _flock_within(fd: int, timeout: float) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, trying until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while (held := _try_flock(fd)) is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.1)
+    return held
+
+
+def _try_flock(fd: int) -> bool | None:
+    """True: locked; None: another process holds the lock; False: locks do not work here."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return False  # a file system without locks: fetch without one
+    return True
+
+
 class _UnsafeDirectoryError(Exception):
     """The cache directory exists but is not private to this user."""
 
@@ -522,6 +590,8 @@ class TokenCache:
             memory only.
         policy: when tokens are refreshed; the default refreshes at half their lifetime.
         clock: returns the current time (timezone-aware); the system clock by default.
+        fetch_lock_timeout: with ``path``, how many seconds to wait for another process that
+            is fetching the same token before fetching it here too.
 
     A provider calls :meth:`get_or_fetch` with a fetch function. Concurrent calls for one key
     make one fetch; calls for other keys are not held up by it. When a refresh fails while the
@@ -539,7 +609,13 @@ class TokenCache:
         path: str | os.PathLike[str] | None = None,
         policy: RefreshPolicy | None = None,
         clock: Clock | None = None,
+        fetch_lock_timeout: float = DEFAULT_FETCH_LOCK_TIMEOUT,
     ) -> None:
+        if not fetch_lock_timeout >= 0:
+            raise ConfigurationError(
+                f"fetch_lock_timeout must be zero or more seconds, not {fetch_lock_timeout!r}"
+            )
+        self._fetch_lock_timeout = fetch_lock_timeout
         self._policy = policy if policy is not None else RefreshPolicy()
         self._clock: Clock = clock if clock is not None else _utc_now
         self._disk = None if path is None else _DiskStore(Path(path))
@@ -645,15 +721,36 @@ class TokenCache:
         self, key: CacheKey, fetch: Callable[[], Credentials], entry: CacheEntry | None
     ) -> Credentials:
         """Fetch a token for ``key`` (the caller is the only one doing so for this key)."""
-        if self._disk is not None:
-            stored = self._disk.load(key)
-            if stored is not None:
-                if stored.is_fresh(self.now()):
-                    with self._lock:
-                        self._entries[key] = stored
-                    return stored.credentials
-                if entry is None or _expires_later(stored, entry):
-                    entry = stored
+        if self._disk is None:
+            return self._fetch(key, fetch, entry)
+        found = self._from_disk(self._disk, key, entry)
+        if isinstance(found, Credentials):
+            return found
+        with self._disk.fetching(key, self._fetch_lock_timeout):
+            # Another process may have fetched while this one waited for the lock.
+            found = self._from_disk(self._disk, key, found)
+            if isinstance(found, Credentials):
+                return found
+            return self._fetch(key, fetch, found)
+
+    def _from_disk(
+        self, disk: _DiskStore, key: CacheKey, entry: CacheEntry | None
+    ) -> Credentials | CacheEntry | None:
+        """Fresh credentials from the disk, else the best entry to fall back on."""
+        stored = disk.load(key)
+        if stored is None:
+            return entry
+        if stored.is_fresh(self.now()):
+            with self._lock:
+                self._entries[key] = stored
+            return stored.credentials
+        if entry is None or _expires_later(stored, entry):
+            return stored
+        return entry
+
+    def _fetch(
+        self, key: CacheKey, fetch: Callable[[], Credentials], entry: CacheEntry | None
+    ) -> Credentials:
         try:
             credentials = fetch()
         except Exception as exc:  # noqa: BLE001 - any failure of a fetch is a failed refresh

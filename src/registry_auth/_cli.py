@@ -25,10 +25,11 @@ Exit codes:
 - 1: not found: ``resolve`` found no credentials, ``pull`` found no such image (or, with
   ``--policy never``, the engine does not have it), ``logout`` found nothing stored;
 - 2: bad usage or invalid input (an unknown option, an invalid image reference or digest);
-- 3: configuration or provider error (an invalid config file, a provider that failed,
-  an ECR token that could not be fetched); for ``diagnose``, a configuration problem;
+- 3: configuration or provider error (an invalid config file, a provider that failed); for
+  ``diagnose``, a configuration problem;
 - 4: authentication: the registry rejected the credentials, or wanted some;
-- 5: the registry could not be reached or the pull timed out (after the retries);
+- 5: the registry or its token service could not be reached (an ECR token that could not be
+  fetched, and none cached), or the pull timed out (after the retries);
 - 6: the container engine is unavailable (also ``diagnose`` when it cannot reach it);
 - 7: the image has no variant for the platform, or not the expected digest;
 - 8: any other registry-auth error;
@@ -72,6 +73,7 @@ from registry_auth._errors import (
     PullTimeoutError,
     RegistryAuthError,
     RegistryUnavailableError,
+    TokenFetchError,
 )
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._version import __version__
@@ -106,7 +108,7 @@ exit codes:
   2    bad usage or invalid input
   3    configuration or provider error
   4    authentication: the registry rejected the credentials, or wanted some
-  5    registry unreachable, or the pull timed out (after the retries)
+  5    registry or token service unreachable, or the pull timed out (after the retries)
   6    container engine unavailable
   7    no variant for the platform, or not the expected digest
   8    any other registry-auth error
@@ -120,6 +122,8 @@ _EXIT_CODES: Final[tuple[tuple[type[RegistryAuthError], int], ...]] = (
     (ProtocolError, EXIT_USAGE),
     (ConfigurationError, EXIT_CONFIG),
     (ProviderLoadError, EXIT_CONFIG),
+    # Retried as transient by pulls (no token service answered): reported as such.
+    (TokenFetchError, EXIT_UNAVAILABLE),
     (ProviderError, EXIT_CONFIG),
     (AuthenticationError, EXIT_AUTH),
     (CredentialsNotFoundError, EXIT_AUTH),
@@ -532,7 +536,11 @@ def _cmd_login(args: argparse.Namespace, out: TextIO) -> int:
             "give the password on stdin with --password-stdin (it is never taken from the "
             "command line)"
         )
-    target = check_editable(_config_target(args.config)) if args.store == "config" else None
+    target = (
+        check_editable(_config_target(args.config), private_directory=True)
+        if args.store == "config"
+        else None
+    )
     password = _read_password("password")
     if args.verify:
         _verify_login(registry, username, password, args.timeout)
@@ -549,7 +557,11 @@ def _cmd_login(args: argparse.Namespace, out: TextIO) -> int:
     else:
         entry["password"] = {"keyring": provider.service(registry)}
     edit = set_registry_entry(
-        target or _config_target(args.config), registry, entry, seed=_default_seed()
+        target or _config_target(args.config),
+        registry,
+        entry,
+        seed=_default_seed(),
+        private_directory=True,
     )
     where = "in the keyring, referenced from" if provider is not None else "inline in"
     action = "created" if edit.created else "updated"

@@ -30,7 +30,12 @@ Example::
 A secret is best given as a reference: ``{ env = "NAME" }``, ``{ file = "/run/secrets/x" }`` or
 ``{ keyring = "service", username = "user" }`` (the username defaults to the entry's
 ``username``). An inline secret works, but a file holding one that other users can read draws a
-warning.
+warning. A secret file must be a regular file of at most 64 KiB.
+
+An entry whose secret cannot be had (an unset variable, a missing or unreadable file, no keyring
+entry) does not stop the others: the lookups routed to it fail with that error, and
+``registry-auth diagnose`` lists it. A file that is not valid (TOML syntax, unknown keys, an
+option of the wrong type) fails as a whole.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ import attrs
 
 from registry_auth._compat import tomllib
 from registry_auth._credentials import Secret
-from registry_auth._discovery import load_provider
+from registry_auth._discovery import _BUILTIN_PROVIDERS, load_provider
 from registry_auth._errors import ConfigurationError, ProviderLoadError
+from registry_auth._files import MAX_SECRET_FILE_BYTES, UnreadableFileError, read_small_regular_file
 from registry_auth._locations import cache_dir, config_candidates, docker_auth_files
+from registry_auth._options import option_type_problem
 from registry_auth._provider import provider_serves
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth.matching import RegistryPattern
@@ -56,10 +63,13 @@ if TYPE_CHECKING:
     import logging
     from collections.abc import Mapping
 
+    from registry_auth._options import OptionTypes
+
 __all__ = [
     "DEFAULT_ORDER",
     "Config",
     "KeyProblem",
+    "UnavailableEntry",
     "default_cache_dir",
     "default_entries",
     "default_resolver",
@@ -99,11 +109,40 @@ def find_config_file(environ: Mapping[str, str] | None = None) -> Path | None:
 
 @attrs.frozen(kw_only=True)
 class ProviderEntry:
-    """One provider in the file: its name, its options (secrets resolved), and its pattern."""
+    """One provider in the file: its name, its options (secrets resolved), and its pattern.
+
+    ``error`` says why the entry cannot be used (a secret it names cannot be read); its
+    options then lack that secret, and the lookups routed to it fail with the error.
+    """
 
     provider: str
     options: Mapping[str, Any] = attrs.field(repr=lambda opts: repr(sorted(opts)))
     pattern: RegistryPattern | None = None
+    error: ConfigurationError | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class UnavailableEntry:
+    """Stands for a configuration entry that cannot be used: every lookup routed to it fails.
+
+    Attributes:
+        name: the name of the entry's provider.
+        error: why the entry cannot be used (it names the file and the entry, never a secret).
+    """
+
+    name: str
+    error: ConfigurationError = attrs.field(eq=False)
+
+    def get_credentials(self, ref: object) -> None:
+        """Raise the entry's error: the lookup was meant for it, and it cannot answer.
+
+        Raises:
+            ConfigurationError: always.
+        """
+        error = self.error
+        raise ConfigurationError(
+            error.message, path=error.path, registry=error.registry, provider=error.provider
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -122,6 +161,12 @@ class Config:
         items: list[Route | Any] = []
         for entry in self.entries:
             where = f"registries.{entry.pattern.text!r}" if entry.pattern else "providers"
+            if entry.error is not None:
+                unusable = UnavailableEntry(name=entry.provider, error=entry.error)
+                items.append(
+                    Route(pattern=entry.pattern, provider=unusable) if entry.pattern else unusable
+                )
+                continue
             try:
                 provider = load_provider(entry.provider, **entry.options)
             except (ProviderLoadError, ConfigurationError) as exc:
@@ -219,6 +264,16 @@ def _fail(path: Path | None, message: str, **context: str | None) -> Configurati
     )
 
 
+class _SecretUnavailableError(ConfigurationError):
+    """A well-formed secret reference whose secret cannot be had now (only its entry fails)."""
+
+
+def _unavailable(path: Path | None, message: str) -> _SecretUnavailableError:
+    return _SecretUnavailableError(
+        f"{path or 'configuration'}: {message}", path=str(path) if path else None
+    )
+
+
 def _resolve_reference(
     value: Mapping[str, Any],
     *,
@@ -241,28 +296,36 @@ def _resolve_reference(
     if kind == "env":
         secret = os.environ.get(target)
         if secret is None:
-            raise _fail(path, f"{where}: environment variable {target} is not set")
+            raise _unavailable(path, f"{where}: environment variable {target} is not set")
         return Secret(secret)
     if kind == "file":
-        try:
-            return Secret(Path(target).expanduser().read_text(encoding="utf-8").rstrip("\r\n"))
-        except (OSError, RuntimeError, ValueError) as exc:
-            # RuntimeError: an unknown ~user; ValueError: a NUL in the path, or not UTF-8.
-            reason = exc.strerror if isinstance(exc, OSError) else None
-            raise _fail(
-                path, f"{where}: cannot read secret file {target!r}: {reason or type(exc).__name__}"
-            ) from None
+        return Secret(_read_secret_file(target, path=path, where=where))
     user = value.get("username", username)
     if not isinstance(user, str) or not user:
         raise _fail(path, f"{where}: a keyring reference needs a username")
     return _keyring_secret(target, user, path=path, where=where)
 
 
+def _read_secret_file(target: str, *, path: Path | None, where: str) -> str:
+    """The text of a secret file, refused unless it is a small regular UTF-8 file."""
+    try:
+        file = Path(target).expanduser()
+        data = read_small_regular_file(file, limit=MAX_SECRET_FILE_BYTES)
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnreadableFileError as exc:
+        reason = exc.reason
+    except (RuntimeError, ValueError) as exc:
+        # RuntimeError: an unknown ~user; ValueError: a NUL in the path, or not UTF-8 (the
+        # decoder's message would quote the bytes, so only the kind of failure is kept).
+        reason = "it is not UTF-8" if isinstance(exc, UnicodeDecodeError) else type(exc).__name__
+    raise _unavailable(path, f"{where}: cannot read secret file {target!r}: {reason}")
+
+
 def _keyring_secret(service: str, username: str, *, path: Path | None, where: str) -> Secret:
     try:
         import keyring  # noqa: PLC0415 - optional dependency, loaded only when used
     except ImportError:
-        raise _fail(
+        raise _unavailable(
             path,
             f"{where}: keyring references need the keyring package: "
             "pip install 'registry-auth[keyring]'",
@@ -270,11 +333,13 @@ def _keyring_secret(service: str, username: str, *, path: Path | None, where: st
     try:
         secret = keyring.get_password(service, username)
     except Exception as exc:
-        raise _fail(
+        raise _unavailable(
             path, f"{where}: keyring lookup of {service!r} failed: {type(exc).__name__}"
         ) from exc
     if secret is None:
-        raise _fail(path, f"{where}: no keyring entry for service {service!r}, user {username!r}")
+        raise _unavailable(
+            path, f"{where}: no keyring entry for service {service!r}, user {username!r}"
+        )
     return Secret(secret)
 
 
@@ -284,22 +349,65 @@ def _options(
     path: Path | None,
     where: str,
     inline: list[str],
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], ConfigurationError | None]:
+    """The entry's options with secrets resolved, and why the entry is unusable (or None)."""
     options: dict[str, Any] = {}
+    error: ConfigurationError | None = None
     for key, value in raw.items():
         if key == "provider":
             continue
         here = f"{where}.{key}"
         if isinstance(value, dict) and any(kind in value for kind in _REFERENCE_KINDS):
-            options[key] = _resolve_reference(
-                value, username=raw.get("username"), path=path, where=here
-            )
+            try:
+                options[key] = _resolve_reference(
+                    value, username=raw.get("username"), path=path, where=here
+                )
+            except _SecretUnavailableError as exc:
+                error = error or exc
         elif isinstance(value, str) and _SECRET_KEY_RE.search(key):
             inline.append(here)
             options[key] = Secret(value)
         else:
             options[key] = value
-    return options
+    return options, error
+
+
+def _declared_options(provider: str) -> OptionTypes:
+    """The option types a built-in provider declares (none for plugins: they check their own)."""
+    spec = _BUILTIN_PROVIDERS.get(provider)
+    if spec is None:
+        return {}
+    from importlib import import_module  # noqa: PLC0415 - imported by then: costs nothing
+
+    module_name, _, attribute = spec.partition(":")
+    try:
+        factory = getattr(import_module(module_name), attribute)
+    except Exception:  # noqa: BLE001 - building the provider reports a failed import
+        return {}
+    declared: OptionTypes = getattr(factory, "config_options", {})
+    return declared
+
+
+def _check_option_types(
+    raw: Mapping[str, Any], *, path: Path | None, where: str, registry: str | None
+) -> None:
+    provider = raw["provider"]
+    declared = _declared_options(provider)
+    for key, value in raw.items():
+        problem = None if key == "provider" else option_type_problem(declared, key, value)
+        if problem is not None:
+            raise _fail(
+                path,
+                f"{where}.{key}: the {provider} option {key!r} {problem}",
+                registry=registry,
+                provider=provider,
+            )
+
+
+def _attach(error: ConfigurationError | None, provider: str, registry: str | None) -> Any:
+    if error is None:
+        return None
+    return ConfigurationError(error.message, path=error.path, registry=registry, provider=provider)
 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
@@ -327,13 +435,21 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
             pattern = RegistryPattern.parse(key)
         except ConfigurationError as exc:
             raise _fail(path, f"{where}: {exc.message}", registry=key) from None
-        options = _options(raw, path=path, where=where, inline=inline)
+        _check_option_types(raw, path=path, where=where, registry=key)
+        options, error = _options(raw, path=path, where=where, inline=inline)
         if raw["provider"] == "static" or (
             # ECR reached under another name: the key is the name it answers for.
             raw["provider"] == "ecr" and {"registry_id", "region"} & set(options)
         ):
             options.setdefault("registry", key)
-        entries.append(ProviderEntry(provider=raw["provider"], options=options, pattern=pattern))
+        entries.append(
+            ProviderEntry(
+                provider=raw["provider"],
+                options=options,
+                pattern=pattern,
+                error=_attach(error, raw["provider"], key),
+            )
+        )
     providers = data.get("providers", [])
     if not isinstance(providers, list):
         raise _fail(path, "providers must be an array of tables: [[providers]]")
@@ -341,8 +457,15 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> Config:
         where = f"providers[{index}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("provider"), str):
             raise _fail(path, f'{where}: needs provider = "<name>"')
-        options = _options(raw, path=path, where=where, inline=inline)
-        entries.append(ProviderEntry(provider=raw["provider"], options=options))
+        _check_option_types(raw, path=path, where=where, registry=None)
+        options, error = _options(raw, path=path, where=where, inline=inline)
+        entries.append(
+            ProviderEntry(
+                provider=raw["provider"],
+                options=options,
+                error=_attach(error, raw["provider"], None),
+            )
+        )
     if inline and path is not None:
         _warn_if_readable(path, inline)
     return Config(path=path, entries=tuple(entries))
@@ -483,9 +606,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise _fail(file, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # The decoder's own message quotes the offending bytes, which may be part of a secret.
+        raise _fail(file, f"not valid TOML: not UTF-8 (at byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message names a line and column, never the value there.
         raise _fail(file, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise _fail(file, "not valid TOML: arrays or tables are nested too deeply") from None
     return parse_config(data, file)

@@ -45,7 +45,12 @@ import attrs
 
 from registry_auth._compat import tomllib
 from registry_auth._errors import ConfigurationError
-from registry_auth._files import write_private_file
+from registry_auth._files import (
+    PRIVATE_DIR_MODE,
+    creation_problem,
+    private_directory_problem,
+    write_private_file,
+)
 
 if sys.platform != "win32":  # pragma: no branch - POSIX only, like the token cache
     import fcntl
@@ -58,7 +63,7 @@ __all__ = [
     "set_registry_entry",
 ]
 
-_DIR_MODE: Final = 0o700
+_OWN_DIRECTORY_NAME: Final = "registry-auth"
 _REGISTRIES: Final = "registries"
 # Tables this deep or shallower get a [header]; deeper ones are written inline. Two levels
 # give [registries."host"] headers with { env = "..." } secret references inside.
@@ -369,15 +374,57 @@ def _edit_entry(
     change: Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None],
     *,
     seed: Mapping[str, Any] | None = None,
+    private_directory: bool = False,
 ) -> ConfigEdit:
     """Apply ``change`` (old entry -> new entry, or None to remove) to the registry's entry."""
     target = Path(os.path.realpath(Path(path).expanduser()))
     try:
-        target.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        _prepare_directory(target, private=private_directory)
         with _directory_lock(target.parent):
             return _edit_locked(target, registry, change, seed)
     except OSError as exc:
         raise _fail(target, f"cannot write: {exc.strerror or type(exc).__name__}") from None
+
+
+def _prepare_directory(target: Path, *, private: bool) -> None:
+    """Create the file's directory (0700, nothing above it), or check the existing one."""
+    directory = target.parent
+    if not os.path.lexists(directory):
+        problem = private_directory_problem(directory)
+        if problem is not None:
+            raise _fail(target, f"cannot create its directory {directory}: {problem}")
+    elif private:
+        _check_private_directory(target, tighten=True)
+
+
+def _check_private_directory(target: Path, *, tighten: bool) -> None:
+    """The existing directory of ``target`` must be fit to hold what leads to credentials.
+
+    It must be this user's (root may edit anyone's: the file keeps its owner). One open to
+    other users is made 0700 (with ``tighten``) if it is registry-auth's own, named
+    ``registry-auth``; any other is refused, as it may be shared on purpose (``/tmp``).
+    """
+    directory = target.parent
+    info = os.stat(directory)
+    euid = os.geteuid()
+    if euid not in {info.st_uid, 0}:
+        raise _fail(
+            target,
+            f"not writing credentials in {directory}: it belongs to another user "
+            f"(uid {info.st_uid})",
+        )
+    mode = info.st_mode & 0o777
+    if not mode & 0o077:
+        return
+    if directory.name != _OWN_DIRECTORY_NAME:
+        raise _fail(
+            target,
+            f"not writing credentials in {directory}: it is open to other users (mode "
+            f"{mode:04o}) and is not a registry-auth directory; chmod 700 it, or choose "
+            "another file",
+        )
+    if tighten:
+        os.chmod(directory, PRIVATE_DIR_MODE)
 
 
 def _edit_locked(
@@ -435,11 +482,13 @@ def _edit_locked(
     )
 
 
-def check_editable(path: str | os.PathLike[str]) -> Path:
+def check_editable(path: str | os.PathLike[str], *, private_directory: bool = False) -> Path:
     """Fail now if :func:`set_registry_entry` could not edit ``path``; return the real path.
 
     Checks what can be known before writing: the file, if there, is readable TOML with a
-    ``registries`` table, and its directory (or the nearest existing parent) is writable.
+    ``registries`` table, and its directory is writable (or can be created: its parent exists
+    and belongs to this user); with ``private_directory``, that the directory is fit for it
+    (see :func:`set_registry_entry`).
 
     Raises:
         ConfigurationError: as :func:`set_registry_entry` would, naming the file.
@@ -454,8 +503,13 @@ def check_editable(path: str | os.PathLike[str]) -> Path:
         if not isinstance(data.get(_REGISTRIES, {}), dict):
             raise _fail(target, "registries must be a table of pattern = { provider = ... }")
     directory = target.parent
-    while not directory.exists() and directory != directory.parent:
+    if not os.path.lexists(directory):
+        problem = creation_problem(directory)
+        if problem is not None:
+            raise _fail(target, f"cannot create its directory {directory}: {problem}")
         directory = directory.parent
+    elif private_directory:
+        _check_private_directory(target, tighten=False)
     if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
         raise _fail(target, f"cannot write: {directory} is not a writable directory")
     return target
@@ -467,17 +521,23 @@ def set_registry_entry(
     entry: Mapping[str, Any],
     *,
     seed: Mapping[str, Any] | None = None,
+    private_directory: bool = False,
 ) -> ConfigEdit:
     """Write ``[registries."<registry>"]`` = ``entry`` into the file at ``path``.
 
-    The file is created (with its directory, mode 0700) if missing, starting from ``seed`` if
-    given; other entries are kept.
+    The file is created (with its directory, mode 0700, if the directory's parent exists and
+    belongs to this user) if missing, starting from ``seed`` if given; other entries are kept.
+    With ``private_directory`` (entries that lead to credentials), an existing directory must
+    belong to this user, and one open to others is made 0700 if it is registry-auth's own
+    (``.../registry-auth``), or refused.
 
     Raises:
         ConfigurationError: the file cannot be read or written, is not valid TOML, or its
             ``registries`` is not a table; the message names the file.
     """
-    return _edit_entry(path, registry, lambda _old: entry, seed=seed)
+    return _edit_entry(
+        path, registry, lambda _old: entry, seed=seed, private_directory=private_directory
+    )
 
 
 def remove_registry_entry(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from registry_auth._config import (
+    UnavailableEntry,
     config_search_path,
     default_cache_dir,
     default_entries,
@@ -279,17 +280,23 @@ def _routes_section(resolver: CredentialResolver | None, out: _Collector) -> lis
         return []
     routes: list[dict[str, Any]] = []
     for entry in resolver.entries:
-        if isinstance(entry, Route):
-            routes.append({"pattern": entry.pattern.text, "provider": entry.provider.name})
-            problems = key_problems(entry)
-            if not problems:
-                out.add("routes", Level.OK, f"{entry.pattern.text} -> {entry.provider.name}")
-            for problem in problems:
-                level = Level.ERROR if problem.impossible else Level.WARNING
-                out.add("routes", level, f"{problem.message} (provider {entry.provider.name})")
-        else:
-            routes.append({"pattern": None, "provider": entry.name})
-            out.add("routes", Level.OK, f"(any registry) -> {entry.name}")
+        pattern, provider = (
+            (entry.pattern.text, entry.provider) if isinstance(entry, Route) else (None, entry)
+        )
+        line = f"{pattern or '(any registry)'} -> {provider.name}"
+        if isinstance(provider, UnavailableEntry):
+            # The other entries work; the lookups routed to this one fail with its error.
+            error = provider.error.message
+            routes.append({"pattern": pattern, "provider": provider.name, "error": error})
+            out.add("routes", Level.ERROR, f"{line}: unusable: {error}")
+            continue
+        routes.append({"pattern": pattern, "provider": provider.name})
+        problems = key_problems(entry) if isinstance(entry, Route) else []
+        if not problems:
+            out.add("routes", Level.OK, line)
+        for problem in problems:
+            level = Level.ERROR if problem.impossible else Level.WARNING
+            out.add("routes", level, f"{problem.message} (provider {provider.name})")
     if not routes:
         out.add(
             "routes", Level.WARNING, "no providers: pulls are anonymous unless given a password"

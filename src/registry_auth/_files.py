@@ -9,30 +9,103 @@ import sys
 from pathlib import Path
 
 __all__ = [
+    "MAX_SECRET_FILE_BYTES",
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
+    "UnreadableFileError",
+    "creation_problem",
     "private_directory_problem",
+    "read_small_regular_file",
     "write_private_file",
 ]
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
+MAX_SECRET_FILE_BYTES = 64 * 1024
+"""The largest secret file read: far above any password, token or key file."""
+
+
+class UnreadableFileError(Exception):
+    """A file cannot be read as asked; ``reason`` says why, never what the file holds."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_small_regular_file(path: Path, *, limit: int) -> bytes:
+    """The bytes of ``path``, if it is a regular file of at most ``limit`` bytes.
+
+    The file is opened without blocking (a FIFO with no writer, a device) and examined on the
+    open descriptor before anything is read, so that ``/dev/zero``, a pipe or a terminal is
+    refused at once instead of hanging the caller or filling its memory.
+
+    Raises:
+        UnreadableFileError: the file is missing, unreadable, not a regular file, or too big.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnreadableFileError(exc.strerror or type(exc).__name__) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFileError(f"it is not a regular file ({_file_kind(info.st_mode)})")
+        if info.st_size > limit:
+            raise UnreadableFileError(f"it is larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # the file may grow after fstat(): read at most one byte past the limit
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise UnreadableFileError(f"it is larger than {limit} bytes")
+    except OSError as exc:
+        raise UnreadableFileError(exc.strerror or type(exc).__name__) from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def private_directory_problem(path: Path) -> str | None:
     """Create ``path`` (mode 0700) if missing; say why it is not private to this user, if not.
+
+    Nothing is created above ``path``: its parent must exist and belong to this user, so that
+    a process running as root with another user's ``HOME`` does not leave root-owned
+    ``~/.config`` or ``~/.cache`` directories behind.
 
     Raises:
         OSError: the directory cannot be created or examined.
     """
     if sys.platform == "win32":  # pragma: no cover - POSIX permissions only
         return "private directories need a POSIX system"
-    try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True)
-    except FileExistsError:
-        pass
-    else:
-        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    if not os.path.lexists(path):
+        problem = creation_problem(path)
+        if problem is not None:
+            return problem
+        try:
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            pass  # made meanwhile by another process: examined below like any other
+        else:
+            os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
     info = os.stat(path, follow_symlinks=False)
     if not stat.S_ISDIR(info.st_mode):
         return "it is not a directory"
@@ -40,6 +113,28 @@ def private_directory_problem(path: Path) -> str | None:
         return "it belongs to another user"
     if stat.S_IMODE(info.st_mode) & 0o077:
         return f"its mode is {stat.S_IMODE(info.st_mode):04o}; it must be 0700"
+    return None
+
+
+def creation_problem(path: Path) -> str | None:
+    """Why ``path`` may not be created in its parent, if it may not.
+
+    The parent must exist (nothing is created above ``path``) and belong to this user.
+    """
+    parent = path.parent
+    try:
+        info = os.stat(parent)
+    except FileNotFoundError:
+        return (
+            f"it would be created in {parent}, which does not exist (nothing is created above it)"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        return f"its parent {parent} is not a directory"
+    if info.st_uid != os.geteuid():
+        return (
+            f"it would be created in {parent}, which belongs to another user (uid {info.st_uid}, "
+            f"this process runs as uid {os.geteuid()})"
+        )
     return None
 
 

@@ -33,6 +33,7 @@ import math
 import os
 import queue
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -61,6 +62,7 @@ from registry_auth._pull_errors import (
     build_failure,
     classify_exception,
     classify_message,
+    insecure_fallback_kind,
 )
 from registry_auth._reference import ImageReference
 from registry_auth._resolver import CredentialResolver, Route
@@ -355,20 +357,25 @@ def _make_plan(ref: ImageReference, expected_digest: str | None, platform: str |
 
 
 _END: Final = object()
+_CANCEL_GRACE: Final = 2.0
+"""Seconds a cancelled pull's reader thread is waited for, once its socket is shut down."""
 
 
 class _StreamReader:
     """Reads one pull's stream in a worker thread, so the caller can keep a deadline.
 
     The engine's pull request has no timeout of its own and its stream can stall; the caller
-    waits on the queue with the time left. When the caller gives up, the worker stops at the
-    next line and closes the stream, which makes the engine cancel the pull.
+    waits on the queue with the time left. When the caller gives up, the stream's socket is
+    shut down, which wakes the worker from its read (and makes the engine cancel the pull), and
+    the worker ends instead of lingering for as long as the engine stays silent.
     """
 
     def __init__(self, start: Callable[[], Iterable[Mapping[str, Any]]]) -> None:
         self._start = start
         self._items: queue.Queue[object] = queue.Queue()
         self._stop = threading.Event()
+        self._socket_lock = threading.Lock()
+        self._socket: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, name="registry-auth-pull", daemon=True)
         self._thread.start()
 
@@ -376,12 +383,17 @@ class _StreamReader:
         stream: Iterable[Mapping[str, Any]] | None = None
         try:
             stream = self._start()
+            with self._socket_lock:
+                self._socket = _stream_socket(stream)
+            if self._stop.is_set():
+                return  # cancelled while the request was being made
             for line in stream:
                 if self._stop.is_set():
                     return
                 self._items.put(line)
         except Exception as exc:  # noqa: BLE001 - handed over to the caller's thread
-            self._items.put(exc)
+            if not self._stop.is_set():
+                self._items.put(exc)
         else:
             self._items.put(_END)
         finally:
@@ -397,8 +409,33 @@ class _StreamReader:
         return self._items.get(timeout=timeout)
 
     def cancel(self) -> None:
-        """Stop reading at the next line."""
+        """Stop reading: wake the worker from a blocked read, and wait a little for it to end."""
         self._stop.set()
+        if not self._thread.is_alive():
+            return
+        with self._socket_lock:
+            sock = self._socket
+        if sock is None:
+            return  # no answer yet: nothing to wake, and waiting would eat the retry budget
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a blocked read
+        except OSError:
+            logger.debug("shutting the pull stream's socket down failed", exc_info=True)
+            return
+        self._thread.join(_CANCEL_GRACE)
+
+
+def _stream_socket(stream: object) -> socket.socket | None:
+    """The socket a docker-py pull stream reads from, if it can be found.
+
+    docker-py's stream is a generator over a ``requests`` response (its ``response``
+    argument), whose urllib3 response keeps the connection, whose ``sock`` is the socket.
+    """
+    frame = getattr(stream, "gi_frame", None)
+    response = frame.f_locals.get("response") if frame is not None else None
+    connection = getattr(getattr(response, "raw", None), "connection", None)
+    sock = getattr(connection, "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 class _AttemptFailedError(Exception):
@@ -939,7 +976,8 @@ class ContainerOrchestrator:
                 engine = classify_exception(item, reference=context.reference)
                 if engine is None:
                     raise item
-                raise _AttemptFailedError(build_failure(engine.kind, engine.detail, context), item)
+                kind = insecure_fallback_kind(engine, context)
+                raise _AttemptFailedError(build_failure(kind, engine.detail, context), item)
             if not isinstance(item, Mapping):
                 continue
             message = _error_of(item)

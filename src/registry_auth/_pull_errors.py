@@ -25,6 +25,12 @@ kind                      typical engine text                          error (re
 ``UNKNOWN``               anything else                                PullError (no)
 ========================  ===========================================  ========================
 
+An anonymous pull from a TLS registry on a loopback address fails in a way that looks like an
+outage: the engine treats such registries as insecure, and when the registry refuses it over TLS
+for want of credentials it retries in plain HTTP on the TLS port, which resets the connection
+(``read: connection reset by peer``). :func:`insecure_fallback_kind` reads that as missing
+credentials (``AUTHENTICATION``, not retried).
+
 Matching is done on the lowercased message after the image's own names are blanked out, so an
 image called ``team/unauthorized`` cannot look like an authentication failure. (One-word official
 images such as ``ubuntu`` are not blanked: a bare word cannot be told from the engine's words.)
@@ -33,6 +39,7 @@ images such as ``ubuntu`` are not blanked: a bare word cannot be told from the e
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
@@ -62,6 +69,7 @@ __all__ = [
     "build_failure",
     "classify_exception",
     "classify_message",
+    "insecure_fallback_kind",
     "redact",
     "wanted_platform",
 ]
@@ -281,6 +289,47 @@ def classify_exception(
     if isinstance(exc, (docker_errors.DockerException, docker_errors.StreamParseError)):
         return EngineFailure(kind=FailureKind.UNKNOWN, detail=str(exc))
     return None
+
+
+_PLAIN_HTTP_ON_TLS_RE: Final = re.compile(r"connection reset by peer", re.IGNORECASE)
+
+
+def _host_and_port(registry: str) -> tuple[str, int]:
+    """``host[:port]`` (IPv6 in brackets) as a host and a port, 443 by default."""
+    if registry.startswith("["):
+        host, _, rest = registry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = registry.partition(":")
+    return host, int(port) if port.isdigit() else 443
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_fallback_kind(failure: EngineFailure, context: FailureContext) -> FailureKind:
+    """The kind of ``failure``, read as the engine's plain-HTTP retry of a TLS registry if it is.
+
+    An anonymous pull from a loopback registry that the engine refused at once (its answer
+    carries an HTTP status: the stream never started) because the connection was reset was
+    not an outage: the port speaks TLS, and over TLS the registry wanted credentials. That is
+    ``AUTHENTICATION``; anything else keeps its kind.
+    """
+    if (
+        failure.kind is FailureKind.UNAVAILABLE
+        and failure.status is not None
+        and not context.sent_credentials
+        and _is_loopback(_host_and_port(context.reference.registry)[0])
+        and _PLAIN_HTTP_ON_TLS_RE.search(failure.detail) is not None
+    ):
+        return FailureKind.AUTHENTICATION
+    return failure.kind
 
 
 def redact(text: str, secrets: Iterable[Secret]) -> str:

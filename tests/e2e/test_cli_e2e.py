@@ -29,7 +29,8 @@ ECR_HOST = f"{ECR_ACCOUNT}.dkr.ecr.{ECR_REGION}.amazonaws.com"
 @pytest.fixture
 def cli_env(tmp_path, local_stack: LocalStack):
     home = tmp_path / "home"
-    home.mkdir()
+    for made in (".config", ".cache"):  # as in a user's home; registry-auth makes neither
+        (home / made).mkdir(parents=True)
     env = {
         key: value
         for key, value in os.environ.items()

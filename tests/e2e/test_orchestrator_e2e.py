@@ -391,6 +391,23 @@ def test_anonymous_pull_only_when_no_provider_answers(
     assert any("anonymously" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("registry", ["private", "token"])
+def test_anonymous_pull_from_a_tls_registry_is_missing_credentials_not_retried(
+    local_stack, sample_images, rig, registry
+):
+    # dockerd treats registries on 127.0.0.0/8 as insecure: refused over TLS for want of
+    # credentials, it tries plain HTTP on the TLS port and reports what that gave.
+    pushed = getattr(sample_images, registry)
+    with pytest.raises(AuthenticationError, match="requires credentials") as caught:
+        rig.orchestrator.pull(
+            pushed.name, tag=pushed.tag, policy="always", retries=3, retry_interval=0.05
+        )
+    assert caught.value.registry == ImageReference.parse(pushed.reference).registry
+    assert "none were sent" in str(caught.value)
+    assert len(rig.counter.pulls) == 1
+    assert rig.sleeps == []
+
+
 def test_anonymous_pulls_can_be_refused(local_stack, counter):
     orchestrator = ContainerOrchestrator(counter, allow_anonymous=False)
     before = local_stack.hub.request_count()

@@ -105,7 +105,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 
 import attrs
 
@@ -113,6 +113,9 @@ from registry_auth._credentials import Credentials, Secret
 from registry_auth._errors import ConfigurationError, ProviderError
 from registry_auth._locations import LEGACY_FILE_NAME, docker_auth_files
 from registry_auth._reference import DOCKER_HUB, ImageReference
+
+if TYPE_CHECKING:
+    from registry_auth._options import OptionTypes
 
 __all__ = ["DockerConfigProvider", "auth_file_search_path", "key_host"]
 
@@ -565,6 +568,13 @@ class DockerConfigProvider:
         ConfigurationError: ``helper_timeout`` is not positive, ``recheck_interval`` is
             negative or not finite, or the dict is malformed.
     """
+
+    config_options: ClassVar[OptionTypes] = {
+        "config": ("string", "table"),
+        "helper_timeout": "number",
+        "recheck_interval": "number",
+        "name": "string",
+    }
 
     def __init__(
         self,

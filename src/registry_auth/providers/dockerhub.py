@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -11,6 +11,7 @@ from registry_auth._errors import ConfigurationError
 from registry_auth._reference import DOCKER_HUB, ImageReference
 
 if TYPE_CHECKING:
+    from registry_auth._options import OptionTypes
     from registry_auth.matching import RegistryPattern
 
 __all__ = ["DockerHubProvider"]
@@ -42,6 +43,13 @@ class DockerHubProvider:
     password: Secret = attrs.field(converter=_to_secret)
     namespaces: tuple[str, ...] = attrs.field(default=(), converter=_namespaces)
     name: str = "dockerhub"
+
+    config_options: ClassVar[OptionTypes] = {
+        "username": "string",
+        "password": "secret",
+        "namespaces": "strings",
+        "name": "string",
+    }
 
     def __attrs_post_init__(self) -> None:
         if not self.username:

@@ -23,7 +23,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     import boto3.session
 
+    from registry_auth._options import OptionTypes
     from registry_auth._reference import ImageReference
 
 __all__ = ["ClientFactory", "EcrHost", "EcrProvider", "EcrSettings", "parse_ecr_host"]
@@ -623,6 +624,21 @@ class EcrProvider:
         ConfigurationError: an option is invalid, or boto3 is missing and no
             ``client_factory`` is given (the message names the ``registry-auth[ecr]`` extra).
     """
+
+    # What a configuration file may set (session, client_factory, cache and clock are for code).
+    config_options: ClassVar[OptionTypes] = {
+        "profile": "string",
+        "role_arn": "string",
+        "role_session_name": "string",
+        "external_id": "string",
+        "registries": "table",
+        "registry_ids": ("string", "strings"),
+        "public": "boolean",
+        "endpoint_url": "string",
+        "timeout": "number",
+        "max_attempts": "integer",
+        "cache_dir": "string",
+    }
 
     def __init__(
         self,

@@ -40,7 +40,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import attrs
 
@@ -53,6 +53,8 @@ from registry_auth.matching import RegistryPattern
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from registry_auth._options import OptionTypes
 
 __all__ = ["KeyringProvider", "registry_name"]
 
@@ -163,6 +165,12 @@ class KeyringProvider:
         default=None, converter=_to_patterns, repr=_show_patterns
     )
     name: str = "keyring"
+
+    config_options: ClassVar[OptionTypes] = {
+        "service_prefix": "string",
+        "registries": "strings",
+        "name": "string",
+    }
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

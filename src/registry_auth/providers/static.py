@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import attrs
 
 from registry_auth._credentials import Credentials, Secret, _to_secret
 from registry_auth._errors import ConfigurationError
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth.matching import RegistryPattern
+
+if TYPE_CHECKING:
+    from registry_auth._options import OptionTypes
 
 __all__ = ["StaticPasswordProvider"]
 
@@ -40,6 +45,13 @@ class StaticPasswordProvider:
     username: str
     password: Secret = attrs.field(converter=_to_secret)
     name: str = "static"
+
+    config_options: ClassVar[OptionTypes] = {
+        "registry": "string",
+        "username": "string",
+        "password": "secret",
+        "name": "string",
+    }
 
     def __attrs_post_init__(self) -> None:
         if not self.username:
