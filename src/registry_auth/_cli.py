@@ -34,7 +34,8 @@ Exit codes:
 
 Errors print as one line on stderr; ``--debug`` adds the traceback and registry-auth's debug
 logging (only registry-auth's: other libraries stay at WARNING, as botocore's debug log shows
-ECR tokens).
+ECR tokens). Error lines, ``--json`` errors and tracebacks (every frame and every chained
+exception) mask each secret the command read or sent, in every form it was sent in.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from registry_auth._errors import (
     RegistryAuthError,
     RegistryUnavailableError,
 )
+from registry_auth._redaction import SecretMasks
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._version import version
 
@@ -142,6 +144,50 @@ def exit_code_for(error: RegistryAuthError) -> int:
         if isinstance(error, kind):
             return code
     return EXIT_ERROR
+
+
+class _Redaction:
+    """What a command must mask in everything it prints: every secret it read or handed on.
+
+    Secrets read from stdin are added as they are read; an orchestrator is followed, so that
+    what it sent to the engine (config passwords, tokens) is masked in every form it was sent
+    in. Error lines, ``--json`` errors and ``--debug`` tracebacks all go through it.
+    """
+
+    def __init__(self) -> None:
+        self._masks = SecretMasks()
+        self._followed: list[Callable[[str], str]] = []
+
+    def add(self, secret: Secret, *, username: str | None = None) -> None:
+        """Mask ``secret`` (and ``username:secret`` encoded) from now on."""
+        self._masks |= SecretMasks.of([secret], username=username)
+
+    def follow(self, redact: Callable[[str], str]) -> None:
+        """Also mask what ``redact`` masks (an orchestrator's :meth:`redact`)."""
+        self._followed.append(redact)
+
+    def __call__(self, text: str) -> str:
+        text = self._masks.redact(text)
+        for redact in self._followed:
+            text = redact(text)
+        return text
+
+
+def _redaction(args: argparse.Namespace) -> _Redaction:
+    redaction = getattr(args, "redaction", None)
+    if not isinstance(redaction, _Redaction):
+        redaction = args.redaction = _Redaction()
+    return redaction
+
+
+def _print_traceback(error: BaseException, redact: Callable[[str], str]) -> None:
+    """Write ``error``'s traceback, with its chained causes and contexts, masked, to stderr.
+
+    Every line goes through ``redact``: the frames' source lines, and the message of every
+    exception of the chain (an engine error echoing the password is chained under ours).
+    """
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    sys.stderr.write(redact("".join(lines)))
 
 
 class _UsageError(Exception):
@@ -325,7 +371,9 @@ def _explicit_credentials(args: argparse.Namespace) -> tuple[str | None, Secret 
         )
     if username is None:
         return None, None
-    return username, _read_password("password")
+    password = _read_password("password")
+    _redaction(args).add(password, username=username)
+    return username, password
 
 
 # --- pull ------------------------------------------------------------------------------------
@@ -375,6 +423,7 @@ def _cmd_pull(args: argparse.Namespace, out: TextIO) -> int:
     mode = args.progress or ("quiet" if args.json else "auto")
     progress = _ProgressWriter(mode, sys.stderr if args.json else out)
     with _make_orchestrator(resolver) as orchestrator:
+        _redaction(args).follow(orchestrator.redact)
         try:
             result = orchestrator.pull(
                 args.image,
@@ -456,7 +505,7 @@ def _verify_login(registry: str, username: str, password: Secret, timeout: float
         engine = classify_exception(exc)
         if engine is None:
             raise
-        detail = redact(engine.detail, [password])
+        detail = redact(engine.detail, [password], username=username)
         context = {"registry": registry}
         if engine.kind in {FailureKind.AUTHENTICATION, FailureKind.ACCESS_DENIED}:
             raise AuthenticationError(
@@ -531,6 +580,7 @@ def _cmd_login(args: argparse.Namespace, out: TextIO) -> int:
         )
     target = check_editable(_config_target(args.config)) if args.store == "config" else None
     password = _read_password("password")
+    _redaction(args).add(password, username=username)
     if args.verify:
         _verify_login(registry, username, password, args.timeout)
     provider = None if args.insecure_inline else _keyring_provider()
@@ -883,14 +933,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _error_json(error: RegistryAuthError, code: int) -> dict[str, Any]:
+def _error_json(
+    error: RegistryAuthError, code: int, redact: Callable[[str], str]
+) -> dict[str, Any]:
+    def masked(text: str | None) -> str | None:
+        return None if text is None else redact(text)
+
     return {
         "error": {
             "type": type(error).__name__,
-            "message": error.message,
-            "registry": error.registry,
-            "provider": error.provider,
-            "reference": error.reference,
+            "message": masked(error.message),
+            "registry": masked(error.registry),
+            "provider": masked(error.provider),
+            "reference": masked(error.reference),
             "exit_code": code,
         }
     }
@@ -905,25 +960,26 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.debug:
         # Our loggers only: botocore logs every AWS answer at DEBUG, ECR tokens included.
         logging.getLogger("registry_auth").setLevel(logging.DEBUG)
+    redact = _redaction(args)
     try:
         code: int = args.func(args, stdout)
     except _UsageError as exc:
-        sys.stderr.write(f"registry-auth {args.command}: error: {exc}\n")
+        sys.stderr.write(f"registry-auth {args.command}: error: {redact(str(exc))}\n")
         return EXIT_USAGE
     except RegistryAuthError as exc:
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(exc, redact)
         code = exit_code_for(exc)
-        sys.stderr.write(f"registry-auth: error: {exc.message}\n")
+        sys.stderr.write(f"registry-auth: error: {redact(exc.message)}\n")
         if getattr(args, "json", False):
-            _print_json(_error_json(exc, code), stdout)
+            _print_json(_error_json(exc, code, redact), stdout)
         return code
     except KeyboardInterrupt:
         sys.stderr.write("registry-auth: interrupted\n")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug still ends with one line and a code
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(exc, redact)
         sys.stderr.write(
             f"registry-auth: internal error ({type(exc).__name__}); run with --debug for the "
             "traceback\n"
