@@ -6,8 +6,10 @@ import base64
 import io
 import json
 import os
+import subprocess
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from docker import auth as docker_auth
@@ -139,3 +141,71 @@ def test_json_error_masks_the_secret(engine, config_with_password, capsys, monke
     message = json.loads(out)["error"]["message"]
     assert "X-Registry-Auth: ********" in message
     assert_no_form(out + err)
+
+
+# --- user information in references and addresses ----------------------------------------------
+
+USERINFO = "S3cret-userinfo-canary-52"
+
+
+def script(name: str) -> str:
+    exe = Path(sys.executable).parent / name
+    assert exe.exists(), f"the {name} script is not installed"
+    return str(exe)
+
+
+def run_script(name: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [script(name), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["resolve", f"alice:{USERINFO}@registry.example.com/x"],
+        ["resolve", "--json", f"alice:{USERINFO}@registry.example.com/x"],
+        ["parse", f"https://alice:{USERINFO}@registry.example.com/x"],
+        ["parse", "x", "--registry-url", f"alice:{USERINFO}@registry.example.com"],
+        ["logout", f"alice:{USERINFO}@registry.example.com"],
+    ],
+)
+def test_the_cli_never_quotes_user_information(args):
+    result = run_script("registry-auth", "--config", os.devnull, *args)
+    assert result.returncode == 2, result.stderr
+    assert "error" in result.stderr
+    assert USERINFO not in result.stdout + result.stderr
+    assert "alice" not in result.stdout + result.stderr
+
+
+def test_the_kubelet_plugin_never_writes_user_information_to_stderr():
+    request = {
+        "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+        "kind": "CredentialProviderRequest",
+        "image": f"alice:{USERINFO}@registry.example.com/x",
+    }
+    result = run_script(
+        "registry-auth", "--config", os.devnull, "kubelet-plugin", stdin=json.dumps(request)
+    )
+    assert result.returncode == 2
+    assert "request image is invalid" in result.stderr
+    assert USERINFO not in result.stdout + result.stderr
+    assert "alice" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("action", ["get", "erase"])
+def test_the_credential_helper_never_quotes_user_information(action):
+    result = run_script(
+        "docker-credential-registry-auth",
+        action,
+        stdin=f"https://alice:{USERINFO}@registry.example.com/\n",
+    )
+    assert result.returncode == 1
+    assert "user information" in result.stdout + result.stderr
+    assert USERINFO not in result.stdout + result.stderr
+    assert "alice" not in result.stdout + result.stderr
