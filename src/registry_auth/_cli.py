@@ -30,7 +30,13 @@ Exit codes:
 - 7: the image has no variant for the platform, or not the expected digest;
 - 8: any other registry-auth error;
 - 70: an internal error (a bug: please report it with the ``--debug`` output);
-- 130: interrupted.
+- 130: interrupted (SIGINT);
+- 143: terminated (SIGTERM).
+
+SIGINT and SIGTERM first kill the credential helpers the command started (each runs in a
+process group of its own), so that nothing it started outlives it. When the reader of the
+output goes away (``registry-auth diagnose | head -2``), the command stops quietly: nothing on
+stderr, exit status 1, as Python's documentation advises for a closed pipe.
 
 Errors print as one line on stderr; ``--debug`` adds the traceback and registry-auth's debug
 logging (only registry-auth's: other libraries stay at WARNING, as botocore's debug log shows
@@ -41,14 +47,18 @@ exception) mask each secret the command read or sent, in every form it was sent 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import hmac
 import json
 import logging
 import math
+import os
 import shutil
+import signal
 import sys
 import textwrap
+import threading
 import traceback
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
@@ -71,12 +81,13 @@ from registry_auth._errors import (
     RegistryAuthError,
     RegistryUnavailableError,
 )
+from registry_auth._process_groups import kill_all as kill_all_process_groups
 from registry_auth._redaction import SecretMasks
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._version import version
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from registry_auth._credentials import Credentials
@@ -97,6 +108,7 @@ EXIT_MISMATCH: Final = 7
 EXIT_ERROR: Final = 8
 EXIT_INTERNAL: Final = 70
 EXIT_INTERRUPTED: Final = 130
+EXIT_TERMINATED: Final = 143
 
 EXIT_CODES_HELP: Final = """\
 exit codes:
@@ -110,7 +122,8 @@ exit codes:
   7    no variant for the platform, or not the expected digest
   8    any other registry-auth error
   70   internal error (please report it with the --debug output)
-  130  interrupted
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM)
 """
 
 # Most specific first: the first class an error is an instance of decides.
@@ -951,11 +964,71 @@ def _error_json(
     }
 
 
+class _TerminatedError(BaseException):
+    """SIGTERM arrived: unwind as an interrupt does, so that what we started is stopped."""
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    # A second SIGTERM while we clean up ends the process the default way.
+    signal.signal(signum, signal.SIG_DFL)
+    kill_all_process_groups()
+    raise _TerminatedError
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM raises instead of killing us outright.
+
+    The default action would end the process at once, leaving a credential helper it started
+    (in its own process group) running on.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_output(stream: TextIO) -> None:
+    """Send what is left for a closed stdout to /dev/null, so the exit flush cannot fail."""
+    if stream is not sys.stdout:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    When the reader of the output goes away (``registry-auth diagnose | head -2``), the command
+    stops quietly with exit status 1, as Python's documentation advises for a closed pipe
+    (``signal`` module, "Note on SIGPIPE"). SIGTERM and SIGINT kill the credential helpers
+    still running before the command exits (143 and 130).
+    """
+    stdout = out if out is not None else sys.stdout
+    with _sigterm_unwinds():
+        try:
+            code = _run(argv, stdout)
+            stdout.flush()
+        except BrokenPipeError:
+            _discard_output(stdout)
+            return EXIT_NOT_FOUND
+    return code
+
+
+def _run(argv: Sequence[str] | None, stdout: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    stdout = out if out is not None else sys.stdout
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.debug:
         # Our loggers only: botocore logs every AWS answer at DEBUG, ECR tokens included.
@@ -975,8 +1048,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             _print_json(_error_json(exc, code, redact), stdout)
         return code
     except KeyboardInterrupt:
+        kill_all_process_groups()
         sys.stderr.write("registry-auth: interrupted\n")
         return EXIT_INTERRUPTED
+    except _TerminatedError:
+        kill_all_process_groups()
+        sys.stderr.write("registry-auth: terminated\n")
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        raise  # the output was closed: main() ends quietly
     except Exception as exc:  # noqa: BLE001 - a bug still ends with one line and a code
         if args.debug:
             _print_traceback(exc, redact)
