@@ -5,26 +5,39 @@ Loaded from ``tests/conftest.py`` (``pytest_plugins``), for unit and end-to-end 
 1. knows the run's *canaries*: every string literal of the collected test modules that contains
    ``canary`` (and no whitespace), the passwords the local stack starts with, and whatever tests
    register through :func:`register` or the ``canary_secret`` fixture;
-2. sets the root logger to DEBUG for the whole session and checks every log record, from every
-   library, as it is emitted: its formatted message and traceback text must hold no canary,
-   neither as is nor base64-encoded (how tokens travel in ``auth`` fields and AWS answers);
-3. watches, through an audit hook, which files the test code itself writes (fixtures such as a
+2. looks for each canary in every form a secret travels in (:func:`forms_of`): as is,
+   JSON-escaped, percent-encoded (``quote`` and ``quote_plus``), and inside any base64 text,
+   standard or URL-safe, at each of the three byte alignments. The last covers
+   ``base64(user:secret)`` (HTTP Basic, ``auth`` fields) and the base64url JSON of docker-py's
+   ``X-Registry-Auth`` header, whatever surrounds the secret;
+3. sets the root logger to DEBUG for the whole session and checks every log record, from every
+   library, as it is emitted: its formatted message and traceback text;
+4. checks what the command line shows: the stdout and stderr of every ``registry-auth`` and
+   ``docker-credential-registry-auth`` process a test runs (stdout only where the command is
+   not asked for a secret: not with ``--show-secret``, ``kubelet-plugin`` or the helper's
+   ``get``), what tests read through ``capsys``/``capfd``, and the output pytest captured;
+5. checks tracebacks: every exception a test catches with ``pytest.raises``, with the
+   registry-auth errors of its chain of causes and contexts (see :func:`_own_chain`), and every
+   failure report;
+6. watches, through an audit hook, which files the test code itself writes (fixtures such as a
    ``config.json`` holding a test password are inputs, not leaks), and at the end of the session
    scans every other file under pytest's temporary directory and every file of the repository
    changed during the run. A canary may only sit in the files meant to hold secrets (see
    :data:`SECRET_FILES`), and only if they are private (mode 0600);
-4. fails the session (exit status 1) and lists each leak, with the canary masked, if it found
-   one.
+7. counts its checks by surface and prints the counts at the end of the session; fails the
+   session (exit status 1) and lists each leak, with the canary masked, if it found one.
 
-Exception messages and reprs are checked by the tests that raise them (``tests/test_fuzz.py``
-and the provider tests), with :func:`leaked_in`.
+Exception messages and reprs are also checked by the tests that raise them
+(``tests/test_fuzz.py`` and the provider tests), with :func:`leaked_in`.
 """
 
 from __future__ import annotations
 
 import ast
 import base64
+import collections
 import fnmatch
+import json
 import logging
 import os
 import re
@@ -34,14 +47,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import traceback
+import urllib.parse
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-__all__ = ["SECRET_FILES", "CanaryPlugin", "install", "leaked_in", "make", "register"]
+__all__ = [
+    "SECRET_FILES",
+    "CanaryPlugin",
+    "forms_of",
+    "install",
+    "leaked_in",
+    "make",
+    "register",
+]
 
 PLUGIN_NAME = "registry-auth-canary"
 MARK = "canary"
@@ -91,24 +114,46 @@ _made_pattern: re.Pattern[str] | None = None
 
 
 def _base64_cores(value: str) -> Iterator[str]:
-    """The parts of ``value``'s base64 encoding that do not depend on what surrounds it.
+    """The parts of ``value``'s base64 encodings that do not depend on what surrounds it.
 
     A base64 stream encodes 3 bytes per 4 characters, so ``value`` can sit at one of three
     offsets; for each, the characters of the groups made of ``value``'s bytes alone are fixed.
+    Both alphabets are covered: standard (``+/``) and URL-safe (``-_``, as docker-py's
+    ``X-Registry-Auth`` header uses).
     """
     raw = value.encode()
-    for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
-        first = 1 if offset else 0
-        last = (offset + len(raw)) // 3
-        core = encoded[4 * first : 4 * last]
-        if len(core) >= 8:  # shorter cores match too much by chance
-            yield core
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for offset in range(3):
+            encoded = encode(b"\0" * offset + raw).decode("ascii")
+            first = 1 if offset else 0
+            last = (offset + len(raw)) // 3
+            core = encoded[4 * first : 4 * last]
+            if len(core) >= 8:  # shorter cores match too much by chance
+                yield core
+
+
+def _text_forms(value: str) -> set[str]:
+    """``value`` as is, JSON-escaped and percent-encoded (as a URL or a form would carry it)."""
+    return {
+        value,
+        json.dumps(value)[1:-1],
+        urllib.parse.quote(value),
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+    }
+
+
+def forms_of(value: str) -> frozenset[str]:
+    """Every form in which ``value`` is looked for: the text forms and the base64 cores of each."""
+    forms = set()
+    for text in _text_forms(value):
+        forms.add(text)
+        forms.update(_base64_cores(text))
+    return frozenset(forms)
 
 
 def _forms(value: str) -> Iterator[str]:
-    yield value
-    yield from _base64_cores(value)
+    yield from forms_of(value)
 
 
 def _compile(values: Iterable[str]) -> re.Pattern[str] | None:
@@ -212,9 +257,67 @@ class _LeakHandler(logging.Handler):
             text = self.format(record)
         except Exception:  # noqa: BLE001 - a record that cannot be formatted shows nothing
             return
-        found = leaked_in(text, made_only=self._plugin.in_property_test)
-        if found is not None:
-            self._plugin.leak(f"log record of {record.name!r} ({record.levelname})", found)
+        self._plugin.check(f"log record of {record.name!r} ({record.levelname})", text, "logs")
+
+
+_OUR_PROGRAMS = frozenset({"registry-auth", "docker-credential-registry-auth"})
+
+
+def _our_command(args: object) -> tuple[str, list[str]] | None:
+    """The program of ours that ``args`` runs (directly or through a shell), and its arguments."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        words = [os.fsdecode(args)]
+    elif isinstance(args, Sequence):
+        words = [os.fsdecode(arg) for arg in args if isinstance(arg, (str, bytes, os.PathLike))]
+    else:
+        return None
+    tokens = [token for word in words for token in word.split()]
+    for index, token in enumerate(tokens):
+        name = os.path.basename(token.strip("'\""))
+        if name in _OUR_PROGRAMS:
+            return name, tokens[index + 1 :]
+    return None
+
+
+def _asks_for_a_secret(program: str, arguments: list[str]) -> bool:
+    """Whether the command's stdout carries a secret by design (the user or protocol asks)."""
+    if program == "docker-credential-registry-auth":
+        return "get" in arguments
+    return "--show-secret" in arguments or "kubelet-plugin" in arguments
+
+
+def _text(data: object) -> str:
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return data if isinstance(data, str) else ""
+
+
+def format_exception(error: BaseException) -> str:
+    """``error``'s traceback as Python prints it: every frame, every chained cause and context."""
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def _own_chain(error: BaseException) -> str:
+    """``error``'s traceback and those of the registry-auth errors chained to it.
+
+    A third-party exception chained under one of ours (``raise ... from``) keeps its own text,
+    which a test may fill with a secret on purpose (a keyring backend failing with one): that
+    is a documented limitation, not what registry-auth shows. The CLI's tracebacks, chains
+    included, are checked whole through its output.
+    """
+    parts = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if current is error or type(current).__module__.startswith("registry_auth"):
+            parts.extend(
+                traceback.format_exception(
+                    type(current), current, current.__traceback__, chain=False
+                )
+            )
+        current = current.__cause__ or current.__context__
+    return "".join(parts)
 
 
 def _is_write(mode: object, flags: object) -> bool:
@@ -261,6 +364,8 @@ class CanaryPlugin:
         self.in_property_test = False
         self.test_roots: tuple[str, ...] = (str(_TESTS),)
         self._auditing = threading.local()
+        self.checks: collections.Counter[str] = collections.Counter()
+        self._restore: list[Callable[[], None]] = []
 
     @pytest.fixture
     def canary_secret(self) -> str:
@@ -270,6 +375,69 @@ class CanaryPlugin:
     def leak(self, where: str, found: str) -> None:
         with _lock:
             self.leaks.append(Leak(where=f"{where} during {self._current}", found=found))
+
+    def check(self, where: str, text: str, surface: str) -> None:
+        """Look for every canary, in every form, in ``text``; record a leak if one is there."""
+        with _lock:
+            self.checks[surface] += 1
+        found = leaked_in(text, made_only=self.in_property_test)
+        if found is not None:
+            self.leak(where, found)
+
+    def check_exception(self, error: BaseException, where: str) -> None:
+        self.check(f"{where}: {type(error).__name__}", _own_chain(error), "tracebacks")
+
+    def check_process(self, args: object, stdout: object, stderr: object) -> None:
+        command = _our_command(args)
+        if command is None:
+            return
+        program, arguments = command
+        self.check(f"stderr of {program}", _text(stderr), "CLI and helper output")
+        if not _asks_for_a_secret(program, arguments):
+            self.check(f"stdout of {program}", _text(stdout), "CLI and helper output")
+
+    # -- hooks into what tests see ---------------------------------------------------------
+
+    def _wrap(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+        original = getattr(owner, name, None)
+        if original is None:  # pragma: no cover - a pytest without it: the test_canary fails
+            return
+        setattr(owner, name, make(original))
+        self._restore.append(lambda: setattr(owner, name, original))
+
+    def _install_watchers(self) -> None:
+        from _pytest._code.code import ExceptionInfo  # pytest.raises fills its result here
+        from _pytest.capture import CaptureFixture
+
+        plugin = self
+
+        def communicate(original: Any) -> Any:
+            def wrapper(process: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> Any:
+                stdout, stderr = original(process, *args, **kwargs)
+                plugin.check_process(process.args, stdout, stderr)
+                return stdout, stderr
+
+            return wrapper
+
+        def fill_unfilled(original: Any) -> Any:
+            def wrapper(info: Any, exc_info: Any) -> None:
+                original(info, exc_info)
+                plugin.check_exception(exc_info[1], "exception caught by pytest.raises")
+
+            return wrapper
+
+        def readouterr(original: Any) -> Any:
+            def wrapper(fixture: Any) -> Any:
+                result = original(fixture)
+                for name, data in (("stdout", result.out), ("stderr", result.err)):
+                    plugin.check(f"{name} read by capsys/capfd", _text(data), "captured output")
+                return result
+
+            return wrapper
+
+        self._wrap(subprocess.Popen, "communicate", communicate)
+        self._wrap(ExceptionInfo, "fill_unfilled", fill_unfilled)
+        self._wrap(CaptureFixture, "readouterr", readouterr)
 
     # The audit hook stays for the life of the process (hooks cannot be removed): it only
     # records paths, and does nothing once the plugin is unconfigured.
@@ -301,6 +469,7 @@ class CanaryPlugin:
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.INFO)
         sys.addaudithook(self.audit)
+        self._install_watchers()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         files = {Path(str(item.fspath)) for item in items}
@@ -318,6 +487,27 @@ class CanaryPlugin:
             self._current = "(between tests)"
             self.in_property_test = False
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        for name, content in report.sections:
+            if not name.startswith("Captured log"):  # log records are checked as emitted
+                self.check(f"{name} of {item.nodeid}", content, "captured output")
+        if report.failed:
+            self.check(f"failure report of {item.nodeid}", report.longreprtext, "tracebacks")
+        return report
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        known = canaries()
+        sizes = sorted(len(forms_of(value)) for value in known) or [0]
+        counts = ", ".join(f"{surface} {n}" for surface, n in sorted(self.checks.items()))
+        terminalreporter.write_line(
+            f"canary: {sum(self.checks.values())} checks ({counts}); "
+            f"{len(known)} secrets, each in {sizes[0]} to {sizes[-1]} forms"
+        )
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # pytest's own temporary root
@@ -334,6 +524,9 @@ class CanaryPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self) -> None:
+        for restore in reversed(self._restore):
+            restore()
+        self._restore.clear()
         root = logging.getLogger()
         root.removeHandler(self.handler)
         root.setLevel(self._previous_level)
@@ -363,6 +556,8 @@ class CanaryPlugin:
                 text = path.read_bytes().decode("utf-8", errors="replace")
             except OSError:
                 continue
+            with _lock:
+                self.checks["files"] += 1
             found = leaked_in(text, made_only=real in self.property_outputs)
             if found is None:
                 continue

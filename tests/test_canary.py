@@ -158,3 +158,118 @@ def test_botocore_debug_logging_does_not_show_ecr_tokens():
     )
     token = base64.b64encode(b"AWS:123456789012-auth-token").decode()
     assert token not in result.stderr
+
+
+def test_every_encoding_of_a_secret_in_a_log_record_fails_the_run(tmp_path):
+    code, output, _ = run_pytest(
+        tmp_path,
+        """
+        import base64
+        import json
+        import logging
+        import urllib.parse
+
+        import pytest
+
+        from tests import canary
+
+        ODD = "p@ss w/rd+canary&" + SECRET[-6:]
+        canary.register(ODD)
+
+        def header(secret, offset):
+            config = {"username": "u" * offset, "password": secret, "serveraddress": "r.example"}
+            return base64.urlsafe_b64encode(json.dumps(config).encode()).decode()
+
+        @pytest.mark.parametrize("offset", [0, 1, 2])
+        @pytest.mark.parametrize(
+            "encode",
+            [
+                lambda s, o: header(s, o),
+                lambda s, o: base64.b64encode(f"{'u' * o}:{s}".encode()).decode(),
+                lambda s, o: base64.urlsafe_b64encode(f"{'u' * o}:{s}?>".encode()).decode(),
+                lambda s, o: urllib.parse.quote(s) + "x" * o,
+                lambda s, o: urllib.parse.quote_plus(s) + "x" * o,
+                lambda s, o: json.dumps(s)[1:-1] + "x" * o,
+            ],
+            ids=["x-registry-auth", "basic", "urlsafe", "quote", "quote_plus", "json"],
+        )
+        def test_logs_it(encode, offset):
+            logging.getLogger("enc").warning("sent %s", encode(ODD, offset))
+        """,
+    )
+    assert code == 1, output
+    assert output.count("log record of 'enc' (WARNING)") == 18, output
+    assert "18 passed" in output
+
+
+def test_a_secret_in_a_chained_traceback_caught_by_pytest_raises_fails_the_run(tmp_path):
+    code, output, secret = run_pytest(
+        tmp_path,
+        """
+        import pytest
+
+        from registry_auth import ProviderError, RegistryAuthError
+
+        def test_raises():
+            with pytest.raises(ValueError, match="clean"):
+                try:
+                    raise RegistryAuthError(f"our message with {SECRET}")
+                except RegistryAuthError as exc:
+                    raise ValueError("clean message") from exc
+
+        def test_third_party_cause():
+            with pytest.raises(ProviderError):
+                try:
+                    raise RuntimeError(f"backend said {SECRET}")
+                except RuntimeError as exc:
+                    raise ProviderError("clean") from exc
+        """,
+    )
+    assert code == 1, output
+    assert "exception caught by pytest.raises: ValueError" in output
+    assert "test_third_party_cause" not in output  # a third-party cause: a known limitation
+    assert secret not in output
+
+
+def test_a_secret_in_cli_output_fails_the_run_unless_the_command_asks_for_it(tmp_path):
+    code, output, secret = run_pytest(
+        tmp_path,
+        """
+        import subprocess
+
+        def fake_cli(tmp_path):
+            exe = tmp_path / "registry-auth"
+            exe.write_text(f"#!/bin/sh\\necho {SECRET}\\n[ \\"$1\\" = err ] && echo {SECRET} >&2\\ntrue\\n")
+            exe.chmod(0o755)
+            return str(exe)
+
+        def test_asked(tmp_path):
+            subprocess.run([fake_cli(tmp_path), "resolve", "x", "--show-secret"], capture_output=True)
+
+        def test_shows_it(tmp_path):
+            subprocess.run([fake_cli(tmp_path), "resolve", "x"], capture_output=True)
+
+        def test_shows_it_on_stderr(tmp_path):
+            subprocess.run([fake_cli(tmp_path), "err", "--show-secret"], capture_output=True)
+
+        def test_prints_it(capsys):
+            print(SECRET)
+            capsys.readouterr()
+        """,
+    )
+    assert code == 1, output
+    assert "stdout of registry-auth during test_inner.py::test_shows_it" in output
+    assert "stderr of registry-auth during test_inner.py::test_shows_it_on_stderr" in output
+    assert "test_asked" not in output
+    assert "stdout read by capsys/capfd during test_inner.py::test_prints_it" in output
+    assert secret not in output
+
+
+def test_forms_of_a_secret():
+    forms = canary.forms_of("p@ss w/rd+canary&x")
+    assert "p@ss w/rd+canary&x" in forms
+    assert "p%40ss%20w/rd%2Bcanary%26x" in forms  # quote
+    assert "p%40ss+w%2Frd%2Bcanary%26x" in forms  # quote_plus
+    # Six base64 cores (two alphabets, three alignments) of each of the five text forms, at most.
+    assert len(forms) <= 5 * 7
+    assert len(canary.forms_of("canary-abc123")) == 4  # every text form is the same, one alphabet

@@ -245,7 +245,7 @@ def test_version():
     assert result.stdout.split()[1][0].isdigit()
 
 
-DOCUMENTED_CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 70, 130]
+DOCUMENTED_CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 70, 130, 143]
 
 
 @pytest.mark.parametrize("command", [[], ["pull"], ["login"], ["logout"]])

@@ -1,3 +1,4 @@
+import copy
 import datetime as dt
 import logging
 import pickle
@@ -38,6 +39,33 @@ def test_secret_refuses_non_strings_and_pickling():
         Secret(b"bytes")  # type: ignore[arg-type, unused-ignore]
     with pytest.raises(TypeError, match="pickled"):
         pickle.dumps(Secret(PASSWORD))
+
+
+def test_secret_value_is_out_of_reach_of_generic_introspection():
+    secret = Secret(PASSWORD)
+    views: list[object] = [
+        attrs.asdict(make(identity_token=PASSWORD)),
+        attrs.astuple(make(identity_token=PASSWORD)),
+        dir(secret),
+        getattr(secret, "__dict__", None),
+    ]
+    for view in views:
+        assert PASSWORD not in repr(view)
+    assert not attrs.has(Secret)
+    with pytest.raises(TypeError):
+        vars(secret)
+    with pytest.raises(TypeError, match="pickled"):
+        secret.__getstate__()
+    with pytest.raises(TypeError, match="pickled"):
+        secret.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    # Immutable: a copy is the same secret, and nothing is set on it afterwards.
+    assert copy.copy(secret) is secret
+    assert copy.deepcopy(make()).password == Secret(PASSWORD)
+    with pytest.raises(AttributeError):
+        secret.value = "other"
+    assert attrs.asdict(make())["password"] == Secret(PASSWORD)
+    assert Secret(value=PASSWORD) == secret
+    assert secret != PASSWORD
 
 
 def test_secret_truthiness():

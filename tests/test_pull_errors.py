@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import attrs
 import docker.errors
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 from registry_auth import (
     AuthenticationError,
+    Credentials,
     DockerUnavailableError,
     ImageNotFoundError,
     ImageReference,
@@ -29,6 +32,7 @@ from registry_auth._pull_errors import (
     redact,
     wanted_platform,
 )
+from registry_auth._redaction import SecretMasks
 from registry_auth.testing.fake_docker import make_api_error
 
 K = FailureKind
@@ -466,3 +470,63 @@ def test_an_anonymous_reset_from_a_loopback_registry_is_missing_credentials(
         assert isinstance(failure.error, AuthenticationError)
         assert "requires credentials" in failure.error.message
         assert "none were sent" in failure.error.message
+
+
+ENCODED_PASSWORD = "p@ss w/rd+canary&7é"
+
+
+def sent_forms(username: str, password: str, auth_config: dict[str, str]) -> dict[str, str]:
+    """Each form in which a pull sends (or a registry may echo) the password, by name."""
+    import base64
+    import urllib.parse
+
+    from docker import auth as docker_auth
+
+    basic = f"{username}:{password}".encode()
+    header = docker_auth.encode_header(auth_config)
+    return {
+        "plain": password,
+        "quote": urllib.parse.quote(password),
+        "quote-safe-none": urllib.parse.quote(password, safe=""),
+        "quote_plus": urllib.parse.quote_plus(password),
+        "quote-lowercase-hex": urllib.parse.quote(password, safe="").lower(),
+        "basic": base64.b64encode(basic).decode(),
+        "basic-urlsafe": base64.urlsafe_b64encode(basic).decode(),
+        "password-base64": base64.b64encode(password.encode()).decode(),
+        "x-registry-auth": header.decode() if isinstance(header, bytes) else header,
+        "auth-config-base64": base64.b64encode(json.dumps(auth_config).encode("ascii")).decode(),
+        "json-escaped": json.dumps(password)[1:-1],
+    }
+
+
+@pytest.mark.parametrize("form", list(sent_forms("u", "p", {"password": "p"})))
+def test_build_failure_masks_every_encoding_that_was_sent(form):
+    credentials = Credentials(
+        username="alice", password=ENCODED_PASSWORD, registry="registry.example.com"
+    )
+    auth_config = credentials.to_docker_auth_config()
+    text = sent_forms("alice", ENCODED_PASSWORD, auth_config)[form]
+    context = FailureContext(
+        reference=ImageReference.parse("registry.example.com/team/app:1"),
+        provider="static",
+        username="alice",
+        secrets=(credentials.password,),
+        masks=SecretMasks.of([credentials.password], username="alice", auth_configs=[auth_config]),
+    )
+    failure = build_failure(
+        FailureKind.AUTHENTICATION, f"unauthorized: sent ({text}) to the registry", context
+    )
+    assert text not in failure.error.message
+    assert "sent (********) to the registry" in failure.error.message
+    assert failure.detail == "unauthorized: sent (********) to the registry"
+
+
+def test_redact_masks_base64_of_user_and_password_given_the_user():
+    import base64
+
+    basic = base64.b64encode(b"alice:s3cret-canary").decode()
+    text = f"Authorization: Basic {basic}"
+    assert redact(text, [Secret("s3cret-canary")], username="alice") == (
+        "Authorization: Basic ********"
+    )
+    assert redact(text, [Secret("s3cret-canary")]) == text  # the user is part of what was sent

@@ -20,7 +20,12 @@ from hypothesis import strategies as st
 
 from registry_auth import InvalidReferenceError, RegistryAuthError
 from registry_auth._credentials import Credentials, Secret
-from registry_auth._reference import DOCKER_HUB, ImageReference
+from registry_auth._reference import (
+    DOCKER_HUB,
+    ImageReference,
+    registry_of_address,
+    without_userinfo,
+)
 from registry_auth.testing.strategies import credentials, image_references, registries
 
 HUB = DOCKER_HUB
@@ -282,7 +287,7 @@ GO_INVALID: list[tuple[str, str]] = [
     ("[2001:db8::1]:5000", "path component"),
     ("[2001:db8::1]:tag", "path component"),
     ("[fe80::1%eth0]:5000/repo", "invalid registry"),
-    ("[fe80::1%@invalidzone]:5000/repo", "path component"),
+    ("[fe80::1%@invalidzone]:5000/repo", "user information"),
     # reference_test.go, TestWithTag and TestWithDigest: the combined strings they build with a
     # 37-digit sha256 digest, which Parse (and so docker pull) refuses.
     (f"test.com:8000/foo:TAG5@{SHORT37}", "64 hex digits, not 37"),
@@ -578,9 +583,10 @@ def test_go_invalid(text, fragment):
 
     message = str(info.value)
     assert fragment in message
-    assert info.value.text == text
+    shown = without_userinfo(text)  # user information is never quoted
+    assert info.value.text == shown
     if text:
-        assert repr(text) in message
+        assert repr(shown) in message
     # The message speaks of what the user typed, not of the normalized form.
     for normalized in ("library/", "docker.io/"):
         if normalized not in text:
@@ -1054,9 +1060,10 @@ def _check_any_text(text: str) -> None:
         assert ImageReference.parse(ref.familiar) == ref
         return
     message = str(error)
-    assert error.text == text
+    shown = without_userinfo(text)  # user information is never quoted
+    assert error.text == shown
     if text:
-        assert repr(text) in message
+        assert repr(shown) in message
     for normalized in ("library/", "docker.io/"):
         if normalized not in text:
             assert normalized not in message
@@ -1152,3 +1159,48 @@ def test_go_model_agrees_with_the_go_tables():
     for text, _ in GO_INVALID:
         assert _go_model(text) is None, text
     assert _go_model("foo_bar.com/app") == ("", "foo_bar.com/app", None, None)
+
+
+USERINFO_SECRET = "S3cret-userinfo-canary"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ImageReference.parse(f"alice:{USERINFO_SECRET}@registry.example.com/x"),
+        lambda: ImageReference.parse(f"alice:{USERINFO_SECRET}@registry.example.com"),
+        lambda: ImageReference.parse(f"https://alice:{USERINFO_SECRET}@registry.example.com/x"),
+        lambda: ImageReference.parse(f"alice:{USERINFO_SECRET}@localhost:5000/x:1"),
+        lambda: ImageReference.from_fields(f"alice:{USERINFO_SECRET}@registry.example.com/x"),
+        lambda: ImageReference.from_fields(
+            f"alice:{USERINFO_SECRET}@registry.example.com/x", "1.0"
+        ),
+        lambda: ImageReference.from_fields(
+            f"alice:{USERINFO_SECRET}@registry.example.com/x", None, "registry.example.com"
+        ),
+        lambda: ImageReference.from_fields(
+            "team/app", None, f"https://alice:{USERINFO_SECRET}@registry.example.com/"
+        ),
+        lambda: registry_of_address(f"https://alice:{USERINFO_SECRET}@registry.example.com/"),
+        lambda: registry_of_address(f"alice:{USERINFO_SECRET}@bad_host!"),
+    ],
+)
+def test_errors_quote_nothing_before_an_at_in_the_host_part(call):
+    with pytest.raises(InvalidReferenceError) as caught:
+        call()
+    error = caught.value
+    for text in (str(error), repr(error), error.text, error.reference or ""):
+        assert USERINFO_SECRET not in text
+        assert "alice" not in text
+
+
+def test_a_digest_without_a_path_is_not_taken_for_user_information():
+    digest = "sha256:" + "a" * 64
+    assert without_userinfo(f"ubuntu@{digest}") == f"ubuntu@{digest}"
+    assert without_userinfo("ubuntu@sha256:abc") == "ubuntu@sha256:abc"
+    assert without_userinfo("u:pw@localhost:5000") == "********@localhost:5000"
+    assert without_userinfo("team/app@x") == "team/app@x"  # not in the host part
+    assert without_userinfo("busybox@foo") == "busybox@foo"  # "foo" is no host: a bad digest
+    assert without_userinfo("u:pw@registry.example.com") == "********@registry.example.com"
+    with pytest.raises(InvalidReferenceError, match="ubuntu"):
+        ImageReference.parse("ubuntu@sha256:abc")

@@ -34,24 +34,35 @@ Exit codes:
 - 7: the image has no variant for the platform, or not the expected digest;
 - 8: any other registry-auth error;
 - 70: an internal error (a bug: please report it with the ``--debug`` output);
-- 130: interrupted.
+- 130: interrupted (SIGINT);
+- 143: terminated (SIGTERM).
+
+SIGINT and SIGTERM first kill the credential helpers the command started (each runs in a
+process group of its own), so that nothing it started outlives it. When the reader of the
+output goes away (``registry-auth diagnose | head -2``), the command stops quietly: nothing on
+stderr, exit status 1, as Python's documentation advises for a closed pipe.
 
 Errors print as one line on stderr; ``--debug`` adds the traceback and registry-auth's debug
 logging (only registry-auth's: other libraries stay at WARNING, as botocore's debug log shows
-ECR tokens).
+ECR tokens). Error lines, ``--json`` errors and tracebacks (every frame and every chained
+exception) mask each secret the command read or sent, in every form it was sent in.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import hmac
 import json
 import logging
 import math
+import os
 import shutil
+import signal
 import sys
 import textwrap
+import threading
 import traceback
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
@@ -75,11 +86,13 @@ from registry_auth._errors import (
     RegistryUnavailableError,
     TokenFetchError,
 )
+from registry_auth._process_groups import kill_all as kill_all_process_groups
+from registry_auth._redaction import SecretMasks
 from registry_auth._reference import DOCKER_HUB, ImageReference
 from registry_auth._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from registry_auth._credentials import Credentials
@@ -100,6 +113,7 @@ EXIT_MISMATCH: Final = 7
 EXIT_ERROR: Final = 8
 EXIT_INTERNAL: Final = 70
 EXIT_INTERRUPTED: Final = 130
+EXIT_TERMINATED: Final = 143
 
 EXIT_CODES_HELP: Final = """\
 exit codes:
@@ -113,7 +127,8 @@ exit codes:
   7    no variant for the platform, or not the expected digest
   8    any other registry-auth error
   70   internal error (please report it with the --debug output)
-  130  interrupted
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM)
 """
 
 # Most specific first: the first class an error is an instance of decides.
@@ -149,6 +164,50 @@ def exit_code_for(error: RegistryAuthError) -> int:
         if isinstance(error, kind):
             return code
     return EXIT_ERROR
+
+
+class _Redaction:
+    """What a command must mask in everything it prints: every secret it read or handed on.
+
+    Secrets read from stdin are added as they are read; an orchestrator is followed, so that
+    what it sent to the engine (config passwords, tokens) is masked in every form it was sent
+    in. Error lines, ``--json`` errors and ``--debug`` tracebacks all go through it.
+    """
+
+    def __init__(self) -> None:
+        self._masks = SecretMasks()
+        self._followed: list[Callable[[str], str]] = []
+
+    def add(self, secret: Secret, *, username: str | None = None) -> None:
+        """Mask ``secret`` (and ``username:secret`` encoded) from now on."""
+        self._masks |= SecretMasks.of([secret], username=username)
+
+    def follow(self, redact: Callable[[str], str]) -> None:
+        """Also mask what ``redact`` masks (an orchestrator's :meth:`redact`)."""
+        self._followed.append(redact)
+
+    def __call__(self, text: str) -> str:
+        text = self._masks.redact(text)
+        for redact in self._followed:
+            text = redact(text)
+        return text
+
+
+def _redaction(args: argparse.Namespace) -> _Redaction:
+    redaction = getattr(args, "redaction", None)
+    if not isinstance(redaction, _Redaction):
+        redaction = args.redaction = _Redaction()
+    return redaction
+
+
+def _print_traceback(error: BaseException, redact: Callable[[str], str]) -> None:
+    """Write ``error``'s traceback, with its chained causes and contexts, masked, to stderr.
+
+    Every line goes through ``redact``: the frames' source lines, and the message of every
+    exception of the chain (an engine error echoing the password is chained under ours).
+    """
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    sys.stderr.write(redact("".join(lines)))
 
 
 class _UsageError(Exception):
@@ -332,7 +391,9 @@ def _explicit_credentials(args: argparse.Namespace) -> tuple[str | None, Secret 
         )
     if username is None:
         return None, None
-    return username, _read_password("password")
+    password = _read_password("password")
+    _redaction(args).add(password, username=username)
+    return username, password
 
 
 # --- pull ------------------------------------------------------------------------------------
@@ -382,6 +443,7 @@ def _cmd_pull(args: argparse.Namespace, out: TextIO) -> int:
     mode = args.progress or ("quiet" if args.json else "auto")
     progress = _ProgressWriter(mode, sys.stderr if args.json else out)
     with _make_orchestrator(resolver) as orchestrator:
+        _redaction(args).follow(orchestrator.redact)
         try:
             result = orchestrator.pull(
                 args.image,
@@ -463,7 +525,7 @@ def _verify_login(registry: str, username: str, password: Secret, timeout: float
         engine = classify_exception(exc)
         if engine is None:
             raise
-        detail = redact(engine.detail, [password])
+        detail = redact(engine.detail, [password], username=username)
         context = {"registry": registry}
         if engine.kind in {FailureKind.AUTHENTICATION, FailureKind.ACCESS_DENIED}:
             raise AuthenticationError(
@@ -542,6 +604,7 @@ def _cmd_login(args: argparse.Namespace, out: TextIO) -> int:
         else None
     )
     password = _read_password("password")
+    _redaction(args).add(password, username=username)
     if args.verify:
         _verify_login(registry, username, password, args.timeout)
     provider = None if args.insecure_inline else _keyring_provider()
@@ -931,47 +994,120 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _error_json(error: RegistryAuthError, code: int) -> dict[str, Any]:
+def _error_json(
+    error: RegistryAuthError, code: int, redact: Callable[[str], str]
+) -> dict[str, Any]:
+    def masked(text: str | None) -> str | None:
+        return None if text is None else redact(text)
+
     return {
         "error": {
             "type": type(error).__name__,
-            "message": error.message,
-            "registry": error.registry,
-            "provider": error.provider,
-            "reference": error.reference,
+            "message": masked(error.message),
+            "registry": masked(error.registry),
+            "provider": masked(error.provider),
+            "reference": masked(error.reference),
             "exit_code": code,
         }
     }
 
 
+class _TerminatedError(BaseException):
+    """SIGTERM arrived: unwind as an interrupt does, so that what we started is stopped."""
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    # A second SIGTERM while we clean up ends the process the default way.
+    signal.signal(signum, signal.SIG_DFL)
+    kill_all_process_groups()
+    raise _TerminatedError
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM raises instead of killing us outright.
+
+    The default action would end the process at once, leaving a credential helper it started
+    (in its own process group) running on.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _discard_output(stream: TextIO) -> None:
+    """Send what is left for a closed stdout to /dev/null, so the exit flush cannot fail."""
+    if stream is not sys.stdout:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    When the reader of the output goes away (``registry-auth diagnose | head -2``), the command
+    stops quietly with exit status 1, as Python's documentation advises for a closed pipe
+    (``signal`` module, "Note on SIGPIPE"). SIGTERM and SIGINT kill the credential helpers
+    still running before the command exits (143 and 130).
+    """
+    stdout = out if out is not None else sys.stdout
+    with _sigterm_unwinds():
+        try:
+            code = _run(argv, stdout)
+            stdout.flush()
+        except BrokenPipeError:
+            _discard_output(stdout)
+            return EXIT_NOT_FOUND
+    return code
+
+
+def _run(argv: Sequence[str] | None, stdout: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    stdout = out if out is not None else sys.stdout
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.debug:
         # Our loggers only: botocore logs every AWS answer at DEBUG, ECR tokens included.
         logging.getLogger("registry_auth").setLevel(logging.DEBUG)
+    redact = _redaction(args)
     try:
         code: int = args.func(args, stdout)
     except _UsageError as exc:
-        sys.stderr.write(f"registry-auth {args.command}: error: {exc}\n")
+        sys.stderr.write(f"registry-auth {args.command}: error: {redact(str(exc))}\n")
         return EXIT_USAGE
     except RegistryAuthError as exc:
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(exc, redact)
         code = exit_code_for(exc)
-        sys.stderr.write(f"registry-auth: error: {exc.message}\n")
+        sys.stderr.write(f"registry-auth: error: {redact(exc.message)}\n")
         if getattr(args, "json", False):
-            _print_json(_error_json(exc, code), stdout)
+            _print_json(_error_json(exc, code, redact), stdout)
         return code
     except KeyboardInterrupt:
+        kill_all_process_groups()
         sys.stderr.write("registry-auth: interrupted\n")
         return EXIT_INTERRUPTED
+    except _TerminatedError:
+        kill_all_process_groups()
+        sys.stderr.write("registry-auth: terminated\n")
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        raise  # the output was closed: main() ends quietly
     except Exception as exc:  # noqa: BLE001 - a bug still ends with one line and a code
         if args.debug:
-            traceback.print_exc()
+            _print_traceback(exc, redact)
         sys.stderr.write(
             f"registry-auth: internal error ({type(exc).__name__}); run with --debug for the "
             "traceback\n"

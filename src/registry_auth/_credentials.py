@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import NoReturn, SupportsIndex, final
 
 import attrs
 
@@ -14,12 +14,16 @@ _MASK = "********"
 _DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 
 
-@attrs.frozen(repr=False)
+@final
 class Secret:
     """A password or token whose value never shows in a repr, str, log line or traceback.
 
     The value comes out only through :meth:`reveal`. Two secrets compare equal when their values
     are equal, so credentials can be compared in tests without revealing anything.
+
+    ``Secret`` is deliberately not an attrs class and has no ``__dict__``: ``attrs.asdict``,
+    ``attrs.astuple``, ``vars()``, ``__getstate__`` and pickling cannot reach the value (the last
+    two refuse), and copying returns the same immutable object.
 
     >>> s = Secret("hunter2")
     >>> s
@@ -30,25 +34,36 @@ class Secret:
     'hunter2'
     """
 
-    _value: str = attrs.field(alias="value")
+    __slots__ = ("__value",)
+    __value: str
 
-    @_value.validator
-    def _check(self, _attribute: attrs.Attribute[str], value: object) -> None:
+    def __init__(self, value: str) -> None:
         if not isinstance(value, str):
             raise TypeError(f"Secret takes a str, not {type(value).__name__}")
+        object.__setattr__(self, "_Secret__value", value)
 
     def reveal(self) -> str:
         """Return the secret value. Call this only where the value must leave the process."""
-        return self._value
+        return self.__value
 
     def fingerprint(self) -> str:
         """A short, stable, one-way digest of the value, safe to log to tell secrets apart."""
         import hashlib  # noqa: PLC0415 - loads OpenSSL: only for those who ask
 
-        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+        return hashlib.sha256(self.__value.encode()).hexdigest()[:12]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        import hmac  # noqa: PLC0415 - loads OpenSSL: the helper's get never compares secrets
+
+        return hmac.compare_digest(self.__value.encode(), other.__value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self.__value))
 
     def __bool__(self) -> bool:
-        return bool(self._value)
+        return bool(self.__value)
 
     def __repr__(self) -> str:
         return f"Secret({_MASK!r})"
@@ -59,8 +74,26 @@ class Secret:
     def __format__(self, format_spec: str) -> str:
         return format(_MASK, format_spec)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Secret:
+        return self
+
+    def __getstate__(self) -> NoReturn:
+        raise TypeError("Secret values cannot be pickled")
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         # Pickling is how secrets slip into caches and queues unnoticed: refuse it.
+        raise TypeError("Secret values cannot be pickled")
+
+    def __reduce__(self) -> NoReturn:
         raise TypeError("Secret values cannot be pickled")
 
 

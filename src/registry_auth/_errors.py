@@ -91,7 +91,8 @@ class InvalidReferenceError(RegistryAuthError, ValueError):
     """An image reference (or the gateway fields that make one) cannot be parsed.
 
     Attributes:
-        text: the text that was rejected (image references hold no secrets).
+        text: the text that was rejected, with the user information of its host part (what
+            comes before an ``@``, which may be ``user:password``) masked.
     """
 
     def __init__(self, message: str, *, text: str, registry: str | None = None) -> None:

@@ -22,7 +22,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 
 from registry_auth._errors import InvalidReferenceError, ProtocolError
-from registry_auth._reference import ImageReference
+from registry_auth._reference import ImageReference, without_userinfo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -101,7 +101,7 @@ def handle_request(
         ref = ImageReference.parse(image)
     except InvalidReferenceError as exc:
         raise InvalidReferenceError(
-            f"request image is invalid: {exc.message}", text=image
+            f"request image is invalid: {exc.message}", text=without_userinfo(image)
         ) from None
     response: dict[str, Any] = {
         "apiVersion": version,

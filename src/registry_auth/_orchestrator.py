@@ -64,6 +64,7 @@ from registry_auth._pull_errors import (
     classify_message,
     insecure_fallback_kind,
 )
+from registry_auth._redaction import SecretMasks
 from registry_auth._reference import ImageReference
 from registry_auth._resolver import CredentialResolver, Route
 from registry_auth._retry import RetryPolicy
@@ -573,6 +574,7 @@ class ContainerOrchestrator:
         # Jitter spreads retries; it protects registries, not secrets.
         self._rng = rng if rng is not None else random.Random()  # noqa: S311
         self._lock = threading.Lock()
+        self._sent = SecretMasks()
 
     @property
     def resolver(self) -> CredentialResolver:
@@ -591,6 +593,16 @@ class ContainerOrchestrator:
                 self._docker = _connect(self._engine_timeout)
                 self._owns_client = True
             return self._docker
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this orchestrator handed to the engine masked.
+
+        Each password and token is masked in every form it was sent in or may come back in
+        (plain, percent-encoded, base64 of itself and of ``user:password``, and the base64 JSON
+        of docker-py's ``X-Registry-Auth`` header): for rendering what the engine said, such as
+        a traceback of its errors.
+        """
+        return self._sent.redact(text)
 
     def close(self) -> None:
         """Close the engine client, if this orchestrator created it."""
@@ -895,16 +907,24 @@ class ContainerOrchestrator:
             secrets = tuple(
                 s for s in (credentials.password, credentials.identity_token) if s is not None
             )
+        # An empty auth config keeps docker-py from reading ~/.docker/config.json on its own:
+        # "anonymous" means anonymous.
+        auth_config = credentials.to_docker_auth_config() if credentials else {}
+        masks = SecretMasks.of(
+            secrets,
+            username=credentials.username if credentials else None,
+            auth_configs=[auth_config],
+        )
+        with self._lock:
+            self._sent |= masks
         context = FailureContext(
             reference=plan.reference,
             provider=credentials.provider if credentials else None,
             username=credentials.username if credentials else None,
             secrets=secrets,
             platform=plan.platform,
+            masks=masks,
         )
-        # An empty auth config keeps docker-py from reading ~/.docker/config.json on its own:
-        # "anonymous" means anonymous.
-        auth_config = credentials.to_docker_auth_config() if credentials else {}
         api = client.api
         started = self._clock()
 

@@ -56,6 +56,7 @@ from registry_auth._errors import (
     RegistryAuthError,
     RegistryUnavailableError,
 )
+from registry_auth._redaction import SecretMasks
 
 if TYPE_CHECKING:
     from registry_auth._credentials import Secret
@@ -73,8 +74,6 @@ __all__ = [
     "redact",
     "wanted_platform",
 ]
-
-_REDACTED: Final = "********"
 
 
 class FailureKind(enum.Enum):
@@ -332,18 +331,17 @@ def insecure_fallback_kind(failure: EngineFailure, context: FailureContext) -> F
     return failure.kind
 
 
-def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with each secret's value replaced by a mask where it stands as a token.
+def redact(text: str, secrets: Iterable[Secret], *, username: str | None = None) -> str:
+    """``text`` with each secret masked in every form it may come back in.
 
-    An occurrence inside a longer run of letters and digits is not the secret being echoed but
-    a coincidence (password ``x`` in "unexpected", ``registry`` in "myregistry.example.com");
-    masking it would mangle the message and show the password by the gap it leaves.
+    The plain value, its JSON-escaped, percent-encoded and base64 forms, and (with ``username``)
+    the base64 of ``username:secret`` are masked where they stand as a token (see
+    :class:`~registry_auth._redaction.SecretMasks`). An occurrence inside a longer run of letters
+    and digits is not the secret being echoed but a coincidence (password ``x`` in
+    "unexpected"); masking it would mangle the message and show the password by the gap it
+    leaves.
     """
-    values = sorted({s.reveal() for s in secrets if s.reveal()}, key=len, reverse=True)
-    for value in values:
-        alone = re.compile(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])")
-        text = alone.sub(_REDACTED, text)
-    return text
+    return SecretMasks.of(secrets, username=username).redact(text)
 
 
 def wanted_platform(text: str) -> str | None:
@@ -365,6 +363,8 @@ class FailureContext:
         username: the user those credentials are for, or None.
         secrets: what was sent and must never appear in a message.
         platform: the platform asked for, if any.
+        masks: every form in which the secrets were sent (the auth config docker-py encoded
+            into its ``X-Registry-Auth`` header among them), masked in messages too.
     """
 
     reference: ImageReference
@@ -372,6 +372,7 @@ class FailureContext:
     username: str | None = None
     secrets: tuple[Secret, ...] = ()
     platform: str | None = None
+    masks: SecretMasks = attrs.field(factory=SecretMasks, eq=False)
 
     @property
     def sent_credentials(self) -> bool:
@@ -414,7 +415,8 @@ def build_failure(
     """The error for a failure of ``kind``, with ``detail`` scrubbed of the context's secrets."""
     ref = context.reference
     registry = ref.registry
-    clean = redact(detail, context.secrets).strip()
+    masks = SecretMasks.of(context.secrets, username=context.username) | context.masks
+    clean = masks.redact(detail).strip()
     because = f": {clean}" if clean else ""
     reference = str(ref)
     error: RegistryAuthError

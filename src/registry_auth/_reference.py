@@ -30,7 +30,7 @@ import attrs
 
 from registry_auth._errors import InvalidReferenceError
 
-__all__ = ["DOCKER_HUB", "ImageReference", "registry_of_address"]
+__all__ = ["DOCKER_HUB", "ImageReference", "registry_of_address", "without_userinfo"]
 
 DOCKER_HUB: Final = "docker.io"
 """The canonical name of Docker Hub's registry."""
@@ -200,8 +200,62 @@ def _path_problem(remote: str) -> str | None:
     return None
 
 
+_SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_DIGEST_AFTER_AT_RE: Final = re.compile(
+    r"(?:sha256|sha384|sha512):.*|[A-Za-z0-9]+(?:[+._-][A-Za-z0-9]+)*:[0-9a-fA-F]{32,}", re.ASCII
+)
+_USERINFO_MASK: Final = "********"
+_USERINFO_PROBLEM: Final = (
+    "the registry part holds user information (user:password@): give credentials to a "
+    "provider, never in an image reference or address"
+)
+
+
+def _userinfo_span(text: str, *, address: bool = False) -> tuple[int, int] | None:
+    """Where the user information of ``text``'s host part is, or None if it has none.
+
+    User information is the ``alice:pw`` of ``alice:pw@host/x``. The host part is what comes
+    before the first ``/`` (after a URL scheme, if any). An ``@`` there ends user information,
+    except in a text without a ``/`` where what follows it is a digest (``ubuntu@sha256:...``)
+    or no host name at all (``busybox@foo``, a malformed digest). In an ``address`` (a server
+    URL, which has no digest), every ``@`` of the host part ends user information.
+    """
+    scheme = _SCHEME_RE.match(text)
+    start = scheme.end() if scheme else 0
+    host, slash, _ = text[start:].partition("/")
+    at = host.rfind("@")
+    if at < 0:
+        return None
+    after = host[at + 1 :]
+    digest_like = _DIGEST_AFTER_AT_RE.fullmatch(after) or not _names_registry(after)
+    if not (address or slash or scheme) and digest_like:
+        return None
+    return start, start + at
+
+
+def without_userinfo(text: str, *, address: bool = False) -> str:
+    """``text`` with the user information of its host part masked, for quoting in an error.
+
+    Anything before an ``@`` in the host part may be ``user:password``; nothing of it is shown.
+    ``address`` says ``text`` is a server address or URL rather than an image reference.
+
+    >>> without_userinfo("alice:s3cret@registry.example.com/team/app")
+    '********@registry.example.com/team/app'
+    >>> without_userinfo("https://alice@registry.example.com/")
+    'https://********@registry.example.com/'
+    >>> without_userinfo("ubuntu@sha256:" + "a" * 64) == "ubuntu@sha256:" + "a" * 64
+    True
+    """
+    span = _userinfo_span(text, address=address)
+    if span is None:
+        return text
+    return text[: span[0]] + _USERINFO_MASK + text[span[1] :]
+
+
 def _explain(text: str) -> str:
     """Say precisely why ``text``, which failed the grammar, is not a reference."""
+    if _userinfo_span(text) is not None:
+        return _USERINFO_PROBLEM
     if any(ch.isspace() for ch in text):
         return "it contains whitespace"
     scheme, sep, _ = text.partition("://")
@@ -240,9 +294,10 @@ def _parse(text: str) -> ImageReference | str:
 
 
 def _invalid(text: str, reason: str) -> InvalidReferenceError:
-    """The error :meth:`ImageReference.parse` raises for ``text``."""
-    prefix = f"invalid image reference {text!r}" if text else "invalid image reference"
-    return InvalidReferenceError(f"{prefix}: {reason}", text=text)
+    """The error :meth:`ImageReference.parse` raises for ``text`` (never quoting user info)."""
+    shown = without_userinfo(text)
+    prefix = f"invalid image reference {shown!r}" if text else "invalid image reference"
+    return InvalidReferenceError(f"{prefix}: {reason}", text=shown)
 
 
 def _parse_slowly(text: str) -> ImageReference | str:
@@ -295,11 +350,12 @@ def _parse_registry_url(url: str, name: str) -> tuple[str, str]:
         raise InvalidReferenceError(
             "invalid registry URL: it must not hold credentials (user:password@); "
             "give them as the username and password instead",
-            text=name,
+            text=without_userinfo(name),
         )
     if "?" in text or "#" in text:
         raise InvalidReferenceError(
-            "invalid registry URL: it must not have a query or fragment", text=name
+            "invalid registry URL: it must not have a query or fragment",
+            text=without_userinfo(name),
         )
     if "://" in text:
         raise InvalidReferenceError(
@@ -362,12 +418,15 @@ def registry_of_address(address: str) -> str:
     host = text.partition("/")[0]
     if "@" in host:
         raise InvalidReferenceError(
-            "invalid server address: it must not hold user information", text=""
+            f"invalid server address {without_userinfo(text, address=True)!r}: it must not hold "
+            "user information",
+            text=without_userinfo(text, address=True),
         )
     if not host or not _DOMAIN_RE.fullmatch(host):
+        shown = without_userinfo(address, address=True)
         raise InvalidReferenceError(
-            f"invalid server address {address!r}: expected a registry host ({_REGISTRY_RULE})",
-            text=address,
+            f"invalid server address {shown!r}: expected a registry host ({_REGISTRY_RULE})",
+            text=shown,
         )
     host = host.lower()
     return DOCKER_HUB if host in _DOCKER_HUB_HOSTS else host
@@ -486,6 +545,7 @@ class ImageReference:
         url = (registry_url or "").strip()
         if not name:
             raise InvalidReferenceError("the image name is empty", text=image_name)
+        shown = without_userinfo(name)
         ref = _under_registry_url(name, url) if url else _parse_field(name)
         if tag_field is None:
             return ref
@@ -495,9 +555,9 @@ class ImageReference:
             )
         if ref.tag is not None and ref.tag != tag_field:
             raise InvalidReferenceError(
-                f"the image name {name!r} carries tag {ref.tag!r} but the tag field "
+                f"the image name {shown!r} carries tag {ref.tag!r} but the tag field "
                 f"says {tag_field!r}",
-                text=name,
+                text=shown,
                 registry=ref.registry,
             )
         return attrs.evolve(ref, tag=tag_field)
@@ -621,36 +681,38 @@ def _parse_field(name: str) -> ImageReference:
     """Parse a gateway image name field, quoting it (as given, stripped) in errors."""
     result = _parse(name)
     if isinstance(result, str):
-        raise InvalidReferenceError(f"invalid image name {name!r}: {result}", text=name)
+        shown = without_userinfo(name)
+        raise InvalidReferenceError(f"invalid image name {shown!r}: {result}", text=shown)
     return result
 
 
 def _under_registry_url(name: str, url: str) -> ImageReference:
     """Combine a gateway image name with a non-blank registry URL (both stripped)."""
     host, directory = _parse_registry_url(url, name)
+    shown = without_userinfo(name)
     first, slash, _ = name.partition("/")
     if slash and _names_registry(first):
         ref = _parse_field(name)
         if not _same_registry(ref.registry, host):
             raise InvalidReferenceError(
-                f"the image name {name!r} names registry {ref.registry!r} but the "
+                f"the image name {shown!r} names registry {ref.registry!r} but the "
                 f"registry URL {url!r} names {host!r}",
-                text=name,
+                text=shown,
                 registry=host,
             )
         if directory and not ref.repository.startswith(directory + "/"):
             raise InvalidReferenceError(
-                f"the image name {name!r} is not under the directory {directory!r} "
+                f"the image name {shown!r} is not under the directory {directory!r} "
                 f"of the registry URL {url!r}",
-                text=name,
+                text=shown,
                 registry=host,
             )
         return ref
     result = _parse(f"{host}/{directory}/{name}" if directory else f"{host}/{name}")
     if isinstance(result, str):
         raise InvalidReferenceError(
-            f"invalid image name {name!r} under registry URL {url!r}: {result}",
-            text=name,
+            f"invalid image name {shown!r} under registry URL {url!r}: {result}",
+            text=shown,
             registry=host,
         )
     return result

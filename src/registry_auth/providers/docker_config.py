@@ -76,7 +76,8 @@ in files as in helper answers.
 Credential helpers
 ------------------
 A helper runs as ``docker-credential-<suffix> get`` with the server URL on stdin, in its own
-process group, for at most ``helper_timeout`` seconds; then the whole group is killed. Its answer
+process group, for at most ``helper_timeout`` seconds; then the whole group is killed (as it is
+when the command line is interrupted or terminated while the helper runs). Its answer
 ``{"ServerURL": ..., "Username": ..., "Secret": ...}`` becomes :class:`Credentials`. A non-zero
 exit with ``credentials not found in native keychain`` on stdout, or an answer whose username
 and secret are both empty (what some helpers print instead), means it has nothing. Anything else
@@ -92,13 +93,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import math
 import os
 import re
-import signal
 import stat
 import subprocess
 import threading
@@ -112,6 +111,7 @@ import attrs
 from registry_auth._credentials import Credentials, Secret
 from registry_auth._errors import ConfigurationError, ProviderError
 from registry_auth._locations import LEGACY_FILE_NAME, docker_auth_files
+from registry_auth._process_groups import start_group
 from registry_auth._reference import DOCKER_HUB, ImageReference
 
 if TYPE_CHECKING:
@@ -424,20 +424,10 @@ def _run_helper(program: str, action: str, data: bytes, timeout: float) -> _Help
         OSError: the program cannot be started (``FileNotFoundError`` when it is not on PATH).
         subprocess.TimeoutExpired: it did not finish in time; its process group was killed.
     """
-    with subprocess.Popen(  # noqa: S603 - program is docker-credential-<validated name>
-        [program, action],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(data, timeout=timeout)
-        except BaseException:
-            # The group id is the helper's pid, which is not reused before it is waited for.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            raise
+    # Its own session and process group, recorded until it ends: on a timeout, an interrupt
+    # or SIGTERM the whole group is killed, so nothing it started outlives us.
+    with start_group([program, action]) as process:
+        stdout, stderr = process.communicate(data, timeout=timeout)
     return _HelperRun(returncode=process.returncode, stdout=stdout, stderr=stderr)
 
 

@@ -48,7 +48,7 @@ from registry_auth._credentials import Credentials, Secret, _to_secret
 from registry_auth._errors import ConfigurationError, InvalidReferenceError, ProviderError
 from registry_auth._files import PRIVATE_FILE_MODE, private_directory_problem
 from registry_auth._locations import cache_dir
-from registry_auth._reference import DOCKER_HUB, ImageReference
+from registry_auth._reference import DOCKER_HUB, ImageReference, without_userinfo
 from registry_auth.matching import RegistryPattern
 
 if TYPE_CHECKING:
@@ -113,7 +113,8 @@ def registry_name(text: str) -> str:
         if parsed is None or parsed.lower() != host.lower():
             problem = "expected host[:port]; a host needs a '.' or a ':port', or is localhost"
     if problem is not None:
-        raise ConfigurationError(f"{text!r} is not a registry: {problem}", registry=text)
+        shown = without_userinfo(text)
+        raise ConfigurationError(f"{shown!r} is not a registry: {problem}", registry=shown)
     return host.lower()
 
 
