@@ -697,14 +697,27 @@ def test_login_as_root_creates_nothing_in_another_users_home(home):
     assert not (config_home / "registry-auth").exists()
 
 
-def test_login_creates_nothing_above_its_own_directory(home, tmp_path):
-    env = {**home, "XDG_CONFIG_HOME": str(tmp_path / "absent" / ".config")}
+def test_login_creates_the_missing_directories_above_its_own_privately(home, tmp_path):
+    config_home = tmp_path / "new-account" / ".config"
+    env = {**home, "XDG_CONFIG_HOME": str(config_home)}
+    login(env, REGISTRY, "-u", "alice", "--password-stdin", "--store", "config")
+    for made in (tmp_path / "new-account", config_home, config_home / "registry-auth"):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+    assert stat.S_IMODE((config_home / "registry-auth" / "config.toml").stat().st_mode) == 0o600
+
+
+def test_login_as_root_creates_nothing_above_its_directory_in_another_users_home(home, tmp_path):
+    (tmp_path / "users-home").mkdir()
+    users_home = _someone_elses(tmp_path / "users-home")
+    env = {**home, "XDG_CONFIG_HOME": str(users_home / ".config-not-there")}
     result = login(
         env, REGISTRY, "-u", "alice", "--password-stdin", "--store", "config", check=False
     )
     assert result.returncode == 3
-    assert f"{tmp_path / 'absent' / '.config'}, which does not exist" in one_line(result.stderr)
-    assert not (tmp_path / "absent").exists()
+    assert f"it would be created in {users_home}, which belongs to another user" in one_line(
+        result.stderr
+    )
+    assert not (users_home / ".config-not-there").exists()
 
 
 def test_logout_keeps_an_entry_written_by_hand(home, monkeypatch):

@@ -194,3 +194,10 @@ def test_plugin_works_in_a_fresh_process(installed_plugins):
         env={"PYTHONPATH": str(installed_plugins), "PATH": "/usr/bin:/bin"},
     ).stdout
     assert out.strip() == "u"
+
+
+def test_an_option_called_name_is_an_option_like_any_other():
+    provider = load_provider("static", registry="r.example", username="u", password="p", name="x")
+    assert provider.name == "x"
+    with pytest.raises(ProviderLoadError, match=r"has no option 'nmae' \(did you mean 'name'"):
+        load_provider("static", registry="r.example", username="u", password="p", nmae="x")

@@ -95,13 +95,31 @@ def test_token_cache_is_0600_in_a_0700_directory_whatever_the_umask(
     assert reread.password.reveal() == canary_secret
 
 
-def test_the_token_cache_creates_nothing_above_its_own_directory(tmp_path, caplog, canary_secret):
+def test_the_token_cache_creates_the_missing_directories_above_its_own_privately(
+    tmp_path, canary_secret
+):
     directory = tmp_path / "home" / ".cache" / "registry-auth"
+    cache = store(directory, canary_secret)
+    assert cache.persistent
+    for made in (tmp_path / "home", tmp_path / "home" / ".cache", directory):
+        assert mode(made) == 0o700, made
+
+
+def test_as_root_the_token_cache_creates_no_cache_directory_in_another_users_home(
+    tmp_path, caplog, canary_secret
+):
+    users_home = tmp_path / "home"
+    users_home.mkdir()
+    if os.geteuid() == 0:
+        os.chown(users_home, 4321, 4321)
+    else:  # a directory that is not this user's: the root directory
+        users_home = Path("/")
+    directory = users_home / ".cache-that-is-not-there" / "registry-auth"
     with caplog.at_level(logging.WARNING, logger="registry_auth.cache"):
         cache = store(directory, canary_secret)
     assert not cache.persistent
-    assert not (tmp_path / "home").exists()
-    assert f"it would be created in {directory.parent}, which does not exist" in caplog.text
+    assert not directory.parent.exists()
+    assert f"it would be created in {users_home}, which belongs to another user" in caplog.text
 
 
 def test_as_root_the_token_cache_leaves_no_directory_in_another_users_home(

@@ -48,6 +48,7 @@ from registry_auth._errors import ConfigurationError
 from registry_auth._files import (
     PRIVATE_DIR_MODE,
     creation_problem,
+    nearest_existing_parent,
     private_directory_problem,
     write_private_file,
 )
@@ -387,7 +388,7 @@ def _edit_entry(
 
 
 def _prepare_directory(target: Path, *, private: bool) -> None:
-    """Create the file's directory (0700, nothing above it), or check the existing one."""
+    """Create the file's directory (0700, with any missing above it), or check the existing one."""
     directory = target.parent
     if not os.path.lexists(directory):
         problem = private_directory_problem(directory)
@@ -507,7 +508,7 @@ def check_editable(path: str | os.PathLike[str], *, private_directory: bool = Fa
         problem = creation_problem(directory)
         if problem is not None:
             raise _fail(target, f"cannot create its directory {directory}: {problem}")
-        directory = directory.parent
+        directory = nearest_existing_parent(directory)
     elif private_directory:
         _check_private_directory(target, tighten=False)
     if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):

@@ -285,7 +285,7 @@ def _load_builtin(name: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]  # our own provider classes
 
 
-def load_provider(name: str, *, block: Iterable[str] = (), **options: Any) -> CredentialProvider:
+def load_provider(name: str, /, *, block: Iterable[str] = (), **options: Any) -> CredentialProvider:
     """Build the provider registered as ``name`` (or given as ``module:attribute``).
 
     Args:

@@ -87,9 +87,10 @@ def _file_kind(mode: int) -> str:
 def private_directory_problem(path: Path) -> str | None:
     """Create ``path`` (mode 0700) if missing; say why it is not private to this user, if not.
 
-    Nothing is created above ``path``: its parent must exist and belong to this user, so that
-    a process running as root with another user's ``HOME`` does not leave root-owned
-    ``~/.config`` or ``~/.cache`` directories behind.
+    Directories missing above ``path`` (``~/.cache`` on a new account) are created 0700 too,
+    but only inside a directory that belongs to this user: a process running as root with
+    another user's ``HOME`` leaves no root-owned ``~/.config`` or ``~/.cache`` behind, and
+    says why it did not create them.
 
     Raises:
         OSError: the directory cannot be created or examined.
@@ -100,12 +101,12 @@ def private_directory_problem(path: Path) -> str | None:
         problem = creation_problem(path)
         if problem is not None:
             return problem
-        try:
-            path.mkdir(mode=PRIVATE_DIR_MODE)
-        except FileExistsError:
-            pass  # made meanwhile by another process: examined below like any other
-        else:
-            os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+        for directory in [*reversed(_missing_parents(path)), path]:
+            try:
+                directory.mkdir(mode=PRIVATE_DIR_MODE)
+            except FileExistsError:
+                continue  # made meanwhile by another process: examined below like any other
+            os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
     info = os.stat(path, follow_symlinks=False)
     if not stat.S_ISDIR(info.st_mode):
         return "it is not a directory"
@@ -116,20 +117,34 @@ def private_directory_problem(path: Path) -> str | None:
     return None
 
 
-def creation_problem(path: Path) -> str | None:
-    """Why ``path`` may not be created in its parent, if it may not.
-
-    The parent must exist (nothing is created above ``path``) and belong to this user.
-    """
+def _missing_parents(path: Path) -> list[Path]:
+    """The directories above ``path`` that do not exist, nearest first."""
+    missing = []
     parent = path.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    return missing
+
+
+def nearest_existing_parent(path: Path) -> Path:
+    """The nearest directory above ``path`` that exists: where creating it starts."""
+    missing = _missing_parents(path)
+    return (missing[-1] if missing else path).parent
+
+
+def creation_problem(path: Path) -> str | None:
+    """Why ``path`` (and the directories missing above it) may not be created, if it may not.
+
+    What exists nearest above it must be a directory that belongs to this user.
+    """
+    parent = nearest_existing_parent(path)
     try:
         info = os.stat(parent)
-    except FileNotFoundError:
-        return (
-            f"it would be created in {parent}, which does not exist (nothing is created above it)"
-        )
+    except FileNotFoundError:  # pragma: no cover - removed while we looked
+        return f"it would be created in {parent}, which does not exist"
     if not stat.S_ISDIR(info.st_mode):
-        return f"its parent {parent} is not a directory"
+        return f"it would be created in {parent}, which is not a directory"
     if info.st_uid != os.geteuid():
         return (
             f"it would be created in {parent}, which belongs to another user (uid {info.st_uid}, "
