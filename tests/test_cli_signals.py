@@ -187,3 +187,56 @@ def test_a_signal_kills_the_hanging_helper_and_its_children_first(
     # Killed before registry-auth exited: nothing it started outlives it.
     assert gone(helper)
     wait_until(lambda: gone(child), "the helper's child to go")
+
+
+def _helper_exe() -> str:
+    return str(Path(sys.executable).with_name("docker-credential-registry-auth"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "code"),
+    [
+        # Keeps SIGTERM's default action: dies of it, as it would without the handler.
+        ([_helper_exe(), "get"], "registry.example.com\n", -signal.SIGTERM),
+        (
+            [registry_auth_exe(), "kubelet-plugin"],
+            json.dumps(
+                {
+                    "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                    "kind": "CredentialProviderRequest",
+                    "image": "registry.example.com/app:1",
+                }
+            ),
+            143,  # the command line's own handler: exit status 128 + SIGTERM
+        ),
+    ],
+    ids=["credential-helper", "kubelet-plugin"],
+)
+def test_sigterm_to_a_helper_process_kills_the_helper_it_started_then_itself(
+    hanging_helper, env, argv, stdin, code
+):
+    """Processes that keep SIGTERM's default action still die of it, after their helpers."""
+    config, helper_pid, child_pid = hanging_helper
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**env, "REGISTRY_AUTH_CONFIG": str(config)},
+        text=True,
+    ) as process:
+        try:
+            assert process.stdin is not None
+            process.stdin.write(stdin)
+            process.stdin.close()
+            wait_until(lambda: helper_pid.exists() and child_pid.exists(), "the helper to start")
+            helper, child = int(helper_pid.read_text()), int(child_pid.read_text())
+            assert not gone(helper)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == code
+    assert gone(helper)
+    wait_until(lambda: gone(child), "the helper's child to go")
