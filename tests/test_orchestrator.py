@@ -221,8 +221,10 @@ def test_no_providers_with_a_configuration_file_means_that_file(fake, tmp_path, 
     )
     monkeypatch.setenv("REGISTRY_AUTH_CONFIG", str(config))
     monkeypatch.delenv("NOT_SET_ANYWHERE_42", raising=False)
+    orchestrator = ContainerOrchestrator(fake)  # one unreadable entry does not stop the others
     with pytest.raises(ConfigurationError, match="NOT_SET_ANYWHERE_42 is not set"):
-        ContainerOrchestrator(fake)
+        orchestrator.pull("r.example/team/app:1.0")
+    assert fake.pulls == []
 
 
 def test_provider_credentials_are_sent_and_the_provider_is_logged(fake, make, caplog):
