@@ -75,6 +75,7 @@ SECRET_FILES = (
     "keyring_pass.cfg",  # keyrings.alt's PlaintextKeyring, used as the keyring in tests
     "crypted_pass.cfg",  # keyrings.alt's EncryptedKeyring
     "config.toml",  # the configuration file, as `registry-auth login --insecure-inline` writes it
+    "auth.json",  # a login of Podman's tools (`skopeo login`), as tests read it
 )
 """Names of the files meant to hold secrets; they must be 0600 to hold one."""
 

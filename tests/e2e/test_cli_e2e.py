@@ -301,3 +301,35 @@ def test_diagnose_reaches_the_engine(local_stack, cli_env):
     assert report["engine"]["version"]
     text = cli(cli_env, "diagnose").stdout
     assert f"answered at {local_stack.docker_base_url}" in text
+
+
+def test_a_login_made_by_skopeo_is_used_with_no_configuration_file(local_stack, cli_env, request):
+    """What `skopeo login` (Podman's tools) writes to auth.json is a default source of logins."""
+    _image, pushed = fresh_image(local_stack, request, "cli/skopeo-login")
+    authfile = Path(cli_env["HOME"]) / "auth.json"
+    # skopeo runs in the lab's network namespace, where the registry is.
+    local_stack.lab.run(
+        [
+            "skopeo",
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            str(authfile),
+            "--username",
+            "alice",
+            "--password-stdin",
+            local_stack.private.host,
+        ],
+        input_data=alice(local_stack).encode(),
+        env={"HOME": cli_env["HOME"]},
+    )
+    assert local_stack.private.host in json.loads(authfile.read_text())["auths"]
+    env = {**cli_env, "REGISTRY_AUTH_FILE": str(authfile)}
+
+    resolved = cli(env, "resolve", "--json", pushed.reference)
+    assert resolved.returncode == 0, resolved.stderr
+    found = json.loads(resolved.stdout)
+    assert (found["provider"], found["username"]) == ("docker-config", "alice")
+    assert alice(local_stack) not in resolved.stdout + resolved.stderr
+    data = pull_json(env, pushed.reference)
+    assert (data["provider"], data["digest"]) == ("docker-config", pushed.digest)
