@@ -15,7 +15,6 @@ from registry_auth import (
     reset_provider_discovery,
 )
 
-
 # A test secret: named, never written out in a call, since tracebacks quote source lines.
 PASSWORD = "pw-canary-3f"
 
