@@ -16,7 +16,7 @@ PLUGINS = Path(__file__).parent / "plugins"
 
 # registry-auth's own pytest plugin is opt-in, as for any user (fake_docker, static_provider,
 # provider_entry_points, frozen_clock); then the lab's session fixtures (local_stack,
-# docker_engine, local_registry) and its --registry-auth-require-stack switch.
+# docker_engine, local_registry), which fail without the stack.
 pytest_plugins = ["registry_auth.testing", "tests.lab.pytest_plugin"]
 
 

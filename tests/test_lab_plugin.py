@@ -1,4 +1,4 @@
-"""The lab's stack fixtures without a stack: they skip, or fail when the run demands the stack."""
+"""The lab's stack fixtures without a stack: they fail, and say what is missing."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def test_registry(local_registry):
 
 @pytest.fixture
 def no_root(monkeypatch):
-    monkeypatch.delenv(pytest_plugin.REQUIRE_STACK_ENV, raising=False)
     monkeypatch.setattr(pytest_plugin, "_missing_root", lambda: "it needs root, says the test")
 
     def start(self):
@@ -37,7 +36,6 @@ def no_root(monkeypatch):
 
 @pytest.fixture
 def no_registry_binary(monkeypatch):
-    monkeypatch.delenv(pytest_plugin.REQUIRE_STACK_ENV, raising=False)
     monkeypatch.setattr(pytest_plugin, "_missing_root", lambda: None)
     started = []
 
@@ -49,60 +47,24 @@ def no_registry_binary(monkeypatch):
     return started
 
 
-def _skip_reasons(recorder):
-    return {
-        report.nodeid.split("::")[-1]: report.longrepr[2]
-        for report in recorder.getreports("pytest_runtest_logreport")
-        if report.skipped
-    }
-
-
-def test_stack_fixtures_skip_without_root_and_say_why(pytester, no_root):
+def test_stack_fixtures_fail_without_root_and_say_why(pytester, no_root):
     pytester.makepyfile(test_stack=STACK_TESTS)
-    recorder = pytester.inline_run(*LAB)
-    recorder.assertoutcome(skipped=3)
-    reasons = _skip_reasons(recorder)
-    assert set(reasons) == {"test_stack", "test_engine", "test_registry"}
-    for reason in reasons.values():
-        assert "it needs root, says the test" in reason
-        assert "--registry-auth-require-stack" in reason
-
-
-def test_stack_fixtures_skip_without_a_program_and_name_its_package(pytester, no_registry_binary):
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    recorder = pytester.inline_run(*LAB)
-    recorder.assertoutcome(skipped=3)
-    assert len(no_registry_binary) == 1  # one attempt per session, not one per test
-    for reason in _skip_reasons(recorder).values():
-        assert "docker-registry not found" in reason
-        assert "apt-get install docker-registry" in reason
-
-
-@pytest.mark.parametrize(
-    "how",
-    ["option", "environment", "ini"],
-)
-def test_a_required_stack_fails_instead(pytester, no_registry_binary, monkeypatch, how):
-    pytester.makepyfile(test_stack=STACK_TESTS)
-    args = list(LAB)
-    if how == "option":
-        args.append("--registry-auth-require-stack")
-    elif how == "environment":
-        monkeypatch.setenv("REGISTRY_AUTH_REQUIRE_STACK", "1")
-    else:
-        pytester.makeini("[pytest]\nregistry_auth_require_stack = true\n")
-    result = pytester.runpytest(*args)
+    result = pytester.runpytest(*LAB)
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
-        ["*registry-auth's local stack is required but unavailable: docker-registry not found*"]
+        ["*registry-auth's local stack is unavailable: it needs root, says the test*"]
     )
 
 
-@pytest.mark.parametrize("value", ["0", "false", "no", ""])
-def test_a_false_environment_switch_still_skips(pytester, no_root, monkeypatch, value):
-    monkeypatch.setenv("REGISTRY_AUTH_REQUIRE_STACK", value)
+def test_stack_fixtures_fail_without_a_program_and_name_its_package(pytester, no_registry_binary):
     pytester.makepyfile(test_stack=STACK_TESTS)
-    pytester.inline_run(*LAB).assertoutcome(skipped=3)
+    result = pytester.runpytest_inprocess(*LAB)
+    result.assert_outcomes(errors=3)
+    assert len(no_registry_binary) == 1  # one attempt per session, not one per test
+    result.stdout.fnmatch_lines(
+        ["*registry-auth's local stack is unavailable: docker-registry not found*"]
+    )
+    assert "apt-get install docker-registry" in result.stdout.str()
 
 
 def test_tests_without_the_stack_fixtures_never_start_it(pytester, no_root):
@@ -112,6 +74,4 @@ def test_tests_without_the_stack_fixtures_never_start_it(pytester, no_root):
             pass
         """
     )
-    pytester.inline_run(
-        *LAB, "-p", "registry_auth.testing", "--registry-auth-require-stack"
-    ).assertoutcome(passed=1)
+    pytester.inline_run(*LAB, "-p", "registry_auth.testing").assertoutcome(passed=1)
